@@ -1,0 +1,50 @@
+"""The ``fxsim`` command line.
+
+Each sub-command lives in its own module of this package and exposes
+``register(subparsers)``, which adds its parser and sets ``func``. Modules
+are imported only when the command line starts, so ``import fxsim`` stays
+light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# order = order in ``fxsim --help``
+COMMANDS = ("demo", "evaluate", "data", "train", "diagnose", "scan")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fxsim",
+        description="Bit-accurate hls4ml fixed-point emulation: hardware accuracy before synthesis.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"fxsim.cli.{name}")
+        except ModuleNotFoundError as err:
+            if err.name == f"fxsim.cli.{name}":
+                continue  # command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"fxsim {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

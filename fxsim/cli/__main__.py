@@ -1,0 +1,5 @@
+import sys
+
+from fxsim.cli import main
+
+sys.exit(main())
