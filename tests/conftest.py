@@ -1,0 +1,57 @@
+"""Shared test plumbing: a tally of compared values that pytest prints at the end.
+
+Cross-checks against real C++ (ap_types headers, hls4ml C simulation) call
+``tally(section, compared, mismatches)``; the terminal summary prints one line per
+section, so a run shows how much was compared, not only that it passed. Works
+with pytest-xdist: workers append to one file, the controller prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+REPORT = Path(__file__).resolve().parents[1] / ".cache" / "test-report" / "tally.jsonl"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # controller (or no xdist)
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        REPORT.write_text("")
+
+
+def tally(section: str, compared: int, mismatches: int, what: str = "values") -> None:
+    """Record ``compared`` outputs with ``mismatches`` disagreements under ``section``."""
+    with open(REPORT, "a") as fh:
+        fh.write(json.dumps({"section": section, "compared": int(compared),
+                             "mismatches": int(mismatches), "what": what, "pid": os.getpid()}) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if hasattr(config, "workerinput") or not REPORT.exists():
+        return
+    totals = defaultdict(lambda: [0, 0, 0, ""])
+    for line in REPORT.read_text().splitlines():
+        row = json.loads(line)
+        t = totals[row["section"]]
+        t[0] += 1
+        t[1] += row["compared"]
+        t[2] += row["mismatches"]
+        t[3] = row["what"]
+    if not totals:
+        return
+    terminalreporter.section("bit-exact comparisons")
+    for section in sorted(totals):
+        checks, compared, bad, what = totals[section]
+        terminalreporter.write_line(
+            f"{section}: {checks} checks, {compared:,} {what} compared, {bad} mismatches"
+        )
+
+
+@pytest.fixture
+def record():
+    return tally
