@@ -1,0 +1,145 @@
+"""fxsim's intermediate representation: an ordered list of layer specs.
+
+Each spec is a frozen record holding one ``FixedType`` per tensor role and the
+raw int64 weight codes, exactly as hls4ml's converted ``ModelGraph`` defines them
+(front-ends fill it; kernels never see user strings). ``input_t`` of a layer is
+the ``result_t`` of the layer feeding it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fxsim.fixed import FixedType
+
+
+@dataclass(frozen=True, eq=False)
+class InputSpec:
+    """The input conversion ``input_t(float)`` (hls4ml's ``convert_data``)."""
+
+    name: str
+    shape: tuple[int, ...]
+    result_t: FixedType
+
+
+@dataclass(frozen=True, eq=False)
+class DenseSpec:
+    """``nnet::dense``: per-product cast to ``accum_t``, bias in ``accum_t``, one cast to ``result_t``.
+
+    ``weight`` is in Keras layout ``[n_in, n_out]`` (codes of ``weight_t``).
+    """
+
+    name: str
+    input_t: FixedType
+    weight: np.ndarray
+    bias: np.ndarray
+    weight_t: FixedType
+    bias_t: FixedType
+    accum_t: FixedType
+    result_t: FixedType
+    strategy: str = "latency"  # "latency" | "resource"
+    reuse_factor: int = 1
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.weight.shape[1])
+
+
+@dataclass(frozen=True, eq=False)
+class ActivationSpec:
+    """Element-wise activation: linear, relu, leaky_relu, sigmoid, tanh, hard_sigmoid, hard_tanh."""
+
+    name: str
+    activation: str
+    input_t: FixedType
+    result_t: FixedType
+    table_t: FixedType | None = None  # LUT activations
+    table_size: int = 1024
+    params: dict = field(default_factory=dict)  # leaky alpha; hard slope/shift (+ their types)
+
+
+@dataclass(frozen=True, eq=False)
+class SoftmaxSpec:
+    """``nnet::softmax`` in one of its four implementations (stable, latency, legacy, argmax)."""
+
+    name: str
+    implementation: str
+    input_t: FixedType
+    result_t: FixedType
+    params: dict = field(default_factory=dict)  # table types/sizes, accum_t, inp_norm_t, exp_scale
+
+
+@dataclass(frozen=True, eq=False)
+class RecurrentSpec:
+    """``nnet::lstm_stack`` / ``nnet::gru_stack`` (io_parallel).
+
+    Weight layout as Keras: ``weight [n_in, k*n_state]``, ``recurrent_weight
+    [n_state, k*n_state]``; gate order LSTM ``[i|f|c|o]`` (k=4), GRU ``[z|r|h]`` (k=3).
+    """
+
+    name: str
+    cell: str  # "lstm" | "gru"
+    input_t: FixedType
+    n_timesteps: int
+    weight: np.ndarray
+    recurrent_weight: np.ndarray
+    bias: np.ndarray
+    recurrent_bias: np.ndarray
+    weight_t: FixedType
+    recurrent_weight_t: FixedType
+    bias_t: FixedType
+    recurrent_bias_t: FixedType
+    accum_t: FixedType
+    result_t: FixedType
+    table_t: FixedType
+    table_size: int
+    activation: str  # "tanh" | "sigmoid" | "relu"
+    recurrent_activation: str
+    return_sequences: bool = False
+    static: bool = True
+    strategy: str = "latency"
+    reuse_factor: int = 1
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def n_state(self) -> int:
+        return int(self.recurrent_weight.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class ReshapeSpec:
+    """Flatten/Reshape: no arithmetic, codes keep their type."""
+
+    name: str
+    input_t: FixedType
+    target_shape: tuple[int, ...]
+
+    @property
+    def result_t(self) -> FixedType:
+        return self.input_t
+
+
+@dataclass(frozen=True, eq=False)
+class ScaleSpec:
+    """hls4ml's ``ApplyAlpha`` (inserted for QKeras Dense with ``alpha``): ``x*scale + bias``."""
+
+    name: str
+    input_t: FixedType
+    scale: np.ndarray
+    bias: np.ndarray
+    scale_t: FixedType
+    bias_t: FixedType
+    result_t: FixedType
+    params: dict = field(default_factory=dict)
+
+
+LayerSpec = InputSpec | DenseSpec | ActivationSpec | SoftmaxSpec | RecurrentSpec | ReshapeSpec | ScaleSpec
