@@ -31,6 +31,6 @@ fi
 cmd="${1:-demo}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
-  test) exec "$VENV/bin/python" -m pytest -n 2 "$@" ;;
+  test) exec "$VENV/bin/python" -m pytest -n 2 --dist loadfile "$@" ;;
   *)    exec "$VENV/bin/fxsim" "$cmd" "$@" ;;
 esac

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -144,23 +146,28 @@ class Oracle:
             self._build(sources)
 
     def _build(self, sources: dict[str, str]) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        # Build in a private folder and move it into place: parallel test workers may
+        # build the same program at once.
+        CACHE.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="build-", dir=CACHE))
         inc = ap_types_dir()
-        objs = []
         for name, text in sources.items():
-            (self.dir / name).write_text(text)
+            (work / name).write_text(text)
 
         def compile_one(name: str) -> Path:
-            obj = self.dir / (name[:-4] + ".o")
-            cmd = ["g++", "-O1", "-std=c++17", f"-I{inc}", "-w", "-c", str(self.dir / name), "-o", str(obj)]
+            obj = work / (name[:-4] + ".o")
+            cmd = ["g++", "-O1", "-std=c++17", f"-I{inc}", "-w", "-c", str(work / name), "-o", str(obj)]
             subprocess.run(cmd, check=True, capture_output=True, text=True)
             return obj
 
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             objs = list(pool.map(compile_one, sorted(sources)))
-        tmp = self.dir / "golden.tmp"
-        subprocess.run(["g++", *map(str, objs), "-o", str(tmp)], check=True, capture_output=True, text=True)
-        tmp.rename(self.binary)
+        subprocess.run(["g++", *map(str, objs), "-o", str(work / "golden")], check=True,
+                       capture_output=True, text=True)
+        try:
+            work.rename(self.dir)
+        except OSError:  # another worker finished first
+            shutil.rmtree(work, ignore_errors=True)
 
     def run(self, inputs: list[np.ndarray]) -> list:
         """Feed ``inputs[i]`` to case i; return its codes (and ``(W, I, signed)`` for mul/add)."""
