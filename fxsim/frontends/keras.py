@@ -1,0 +1,379 @@
+"""Keras/QKeras front-end: a model plus a precision spec → hls4ml's conversion.
+
+This is the one place where a user's Keras model, precision spec and hls4ml
+options meet hls4ml: :func:`convert` builds the configuration hls4ml would
+build (``config_from_keras_model(model, granularity='name', backend=...)``),
+applies the spec (:mod:`fxsim.precision`) and converts, returning the
+``ModelGraph`` with the exact configuration that produced it. TensorFlow,
+QKeras and hls4ml are imported inside the functions, never at module import.
+
+It also holds the Keras-side helpers the rest of fxsim needs: loading a saved
+model with the QKeras custom objects, the float twin of a QKeras model, and the
+seed study's workaround twin (:func:`quantized_twin`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fxsim.precision import PrecisionSpec, check_options, merge_config, parse_precision
+
+#: QKeras layer classes and their float Keras counterparts.
+QKERAS_FLOAT_CLASS = {
+    "QDense": "Dense",
+    "QLSTM": "LSTM",
+    "QGRU": "GRU",
+    "QSimpleRNN": "SimpleRNN",
+    "QActivation": "Activation",
+    "QConv1D": "Conv1D",
+    "QConv2D": "Conv2D",
+    "QBatchNormalization": "BatchNormalization",
+    "QBidirectional": "Bidirectional",
+}
+_FLOAT_ACTIVATION = {
+    "quantized_relu": "relu",
+    "quantized_tanh": "tanh",
+    "quantized_sigmoid": "sigmoid",
+    "quantized_bits": "linear",
+    "binary": "linear",
+    "ternary": "linear",
+}
+
+
+@dataclass
+class Conversion:
+    """One hls4ml conversion of a Keras/QKeras model, and how it was configured.
+
+    Attributes
+    ----------
+    keras_model : the Keras model that was converted.
+    hls_model : hls4ml's ``ModelGraph`` (not written or compiled).
+    config : the hls4ml configuration passed to ``convert_from_keras_model``
+        (``Model`` / ``LayerName`` sections, plain JSON-able values).
+    generated : what ``config_from_keras_model`` produced before the spec was applied.
+    spec : the parsed precision spec.
+    options : ``backend``, ``io_type`` and the other hls4ml options used.
+    log : what hls4ml printed during the conversion.
+    """
+
+    keras_model: Any
+    hls_model: Any
+    config: dict
+    generated: dict
+    spec: PrecisionSpec
+    options: dict = field(default_factory=dict)
+    log: str = ""
+
+    @property
+    def backend(self) -> str:
+        return self.options.get("backend", "Vivado")
+
+    @property
+    def io_type(self) -> str:
+        return self.options.get("io_type", "io_parallel")
+
+    def config_hash(self) -> str:
+        """A short hash of the configuration, the backend and the weights."""
+        return conversion_hash(self.keras_model, self.config, self.options)
+
+    def layer_types(self) -> dict[str, dict[str, str]]:
+        """The final types of every converted layer, read from the ``ModelGraph``.
+
+        ``{layer: {"result_t": "fixed<16,6,TRN,WRAP,0>", "accum_t": ..., "table_t": ...,
+        "table_size": 1024, "class": "GRU"}}``; the input layer's entry is its ``result_t``.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for layer in self.hls_model.get_layers():
+            entry: dict[str, Any] = {"class": layer.class_name}
+            for name, var_type in layer.types.items():
+                if name == "index_t":
+                    continue
+                entry[name] = str(var_type.precision)
+            entry["result_t"] = str(layer.get_output_variable().type.precision)
+            size = layer.get_attr("table_size")
+            if size is not None:
+                entry["table_size"] = int(size)
+            out[layer.name] = entry
+        return out
+
+
+def load_model(model: Any):
+    """A live Keras model, or one loaded from a ``.h5``/``.keras`` path with QKeras objects.
+
+    Raises
+    ------
+    FileNotFoundError : the path does not exist.
+    ValueError : neither a Keras model nor a ``.h5``/``.keras``/SavedModel path.
+    """
+    if isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        if not path.exists():
+            raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+        if not (path.suffix in (".h5", ".hdf5", ".keras") or path.is_dir()):
+            raise ValueError(f"model file {str(path)!r}: expected a .h5 or .keras file (or a SavedModel folder)")
+        from fxsim.compat import import_qkeras
+
+        qkeras = import_qkeras()
+        import tensorflow as tf
+
+        custom: dict[str, Any] = {}
+        qkeras.utils._add_supported_quantized_objects(custom)
+        try:
+            return tf.keras.models.load_model(str(path), custom_objects=custom, compile=False)
+        except Exception as err:  # TF raises many types; name the file and the cause
+            raise ValueError(f"cannot load Keras model {str(path)!r}: {type(err).__name__}: {err}") from err
+    if not (hasattr(model, "layers") and hasattr(model, "get_config") and hasattr(model, "predict")):
+        raise ValueError(f"model must be a Keras model or a path to a .h5/.keras file, got {type(model).__name__}")
+    return model
+
+
+def is_quantized(model: Any) -> bool:
+    """True if any layer is a QKeras layer."""
+    return any(type(layer).__name__ in QKERAS_FLOAT_CLASS for layer in model.layers)
+
+
+def input_shape(model: Any) -> tuple[int, ...]:
+    """The model's input shape without the batch axis (one input only)."""
+    shapes = model.input_shape
+    if isinstance(shapes, list):
+        if len(shapes) != 1:
+            raise ValueError(f"fxsim handles single-input models; this one has {len(shapes)} inputs")
+        shapes = shapes[0]
+    dims = tuple(shapes[1:])
+    if any(d is None for d in dims):
+        raise ValueError(f"the model's input shape {tuple(shapes)} has a free dimension; hls4ml needs fixed shapes")
+    return tuple(int(d) for d in dims)
+
+
+def _quiet():
+    """Capture hls4ml's progress prints (kept on the Conversion)."""
+    return contextlib.redirect_stdout(io.StringIO())
+
+
+def _json_clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_clean(v) for v in obj]
+    if isinstance(obj, (bool, int, float, str)) or obj is None:
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return str(obj)
+
+
+def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "Vivado", max_precision: str | None = None) -> dict:
+    """``config_from_keras_model(model, granularity='name', backend=backend)`` as plain JSON.
+
+    Raises ``ValueError`` naming the layer when hls4ml rejects the model.
+    """
+    import hls4ml
+
+    try:
+        with _quiet():
+            cfg = hls4ml.utils.config_from_keras_model(
+                model, granularity="name", backend=backend, default_precision=default, max_precision=max_precision
+            )
+    except AssertionError as err:
+        raise ValueError(f"hls4ml rejects the model: {err or 'assertion failed'} ({_first_rejected(model)})") from err
+    except Exception as err:
+        raise ValueError(f"hls4ml cannot parse the model: {err}") from err
+    return _json_clean(cfg)
+
+
+def _first_rejected(model: Any) -> str:
+    from fxsim.doctor import static_findings  # local: doctor imports this module
+
+    errors = [f for f in static_findings(model) if f.severity == "error"]
+    return "; ".join(f"{f.layer}: {f.what}" for f in errors) or "no layer identified"
+
+
+def hls4ml_config(model: Any, precision: Any = None, **options: Any) -> tuple[dict, dict, PrecisionSpec, dict]:
+    """Resolve a precision spec into the hls4ml config for ``model``.
+
+    Returns ``(config, generated, spec, options)``. ``model`` must already be loaded.
+    """
+    options = check_options(options)
+    spec = parse_precision(precision)
+    backend = options.get("backend", "Vivado")
+    default = spec.default or options.get("default_precision", "fixed<16,6>")
+    generated = generated_config(model, default, backend, options.get("max_precision"))
+    names = list(generated.get("LayerName", {}))
+    classes = sorted({_hls4ml_class(layer) for layer in model.layers})
+    config = merge_config(spec, generated, names, classes, options)
+    return _json_clean(config), generated, spec, options
+
+
+def _hls4ml_class(layer: Any) -> str:
+    name = type(layer).__name__
+    return {"InputLayer": "Input"}.get(name, name)
+
+
+def conversion_hash(model: Any, config: dict, options: dict) -> str:
+    """Hash of architecture, weights, configuration and options (cache key for builds)."""
+    h = hashlib.sha256()
+    h.update(model.to_json().encode())
+    for w in model.get_weights():
+        h.update(np.ascontiguousarray(w).tobytes())
+    h.update(json.dumps(config, sort_keys=True).encode())
+    h.update(json.dumps(_json_clean(options), sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | None = None, **options: Any) -> Conversion:
+    """Convert a Keras/QKeras model with hls4ml under a precision spec.
+
+    Parameters
+    ----------
+    model : a live Keras/QKeras model or a path to ``.h5``/``.keras``.
+    precision : ``None``, a type string, a per-layer dict, or an hls4ml config
+        (see :mod:`fxsim.precision`).
+    output_dir : where hls4ml would write the project; nothing is written here.
+        Defaults to a folder under the system temp directory named by the config hash.
+    **options : hls4ml options (``backend``, ``io_type``, ``strategy``, ``reuse_factor``,
+        ``default_precision``, ``max_precision``, ``part``, ``clock_period``, ``project_name``).
+
+    Raises
+    ------
+    ValueError : malformed spec, unknown layer names, or hls4ml rejects the model.
+    """
+    import hls4ml
+
+    model = load_model(model)
+    config, generated, spec, options = hls4ml_config(model, precision, **options)
+    if output_dir is None:
+        output_dir = Path(tempfile.gettempdir()) / "fxsim-hls4ml" / conversion_hash(model, config, options)
+    kwargs = {k: v for k, v in options.items() if k in ("backend", "io_type", "part", "clock_period", "project_name")}
+    kwargs.setdefault("backend", "Vivado")
+    kwargs.setdefault("io_type", "io_parallel")
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            hls_model = hls4ml.converters.convert_from_keras_model(
+                model, hls_config=copy.deepcopy(config), output_dir=str(output_dir), **kwargs
+            )
+    except AssertionError as err:
+        raise ValueError(f"hls4ml rejects the model: {err or 'assertion failed'} ({_first_rejected(model)})") from err
+    except Exception as err:
+        raise ValueError(f"hls4ml cannot convert the model: {type(err).__name__}: {err}") from err
+    return Conversion(model, hls_model, config, generated, spec, dict(kwargs, **options), buf.getvalue())
+
+
+# --- float twins ------------------------------------------------------------------------
+
+
+def _float_activation(act: Any) -> Any:
+    """The float Keras activation behind a QKeras activation quantizer (config or string)."""
+    if act is None:
+        return "linear"
+    if isinstance(act, dict):
+        name = act.get("class_name", "")
+    else:
+        name = str(act).split("(")[0].strip()
+    if name in _FLOAT_ACTIVATION:
+        return _FLOAT_ACTIVATION[name]
+    if name.startswith("quantized_") or name in ("binary", "ternary", "stochastic_binary", "stochastic_ternary"):
+        raise ValueError(f"no float counterpart for QKeras activation {name!r}")
+    return act
+
+
+def _float_layer_config(layer_cfg: dict) -> dict:
+    cls = layer_cfg["class_name"]
+    out = copy.deepcopy(layer_cfg)
+    if cls not in QKERAS_FLOAT_CLASS:
+        return out
+    out["class_name"] = QKERAS_FLOAT_CLASS[cls]
+    out["module"] = "keras.layers"
+    out.pop("registered_name", None)
+    conf = out["config"]
+    for key in list(conf):
+        if "quantizer" in key or key.endswith("_range") or key == "kernel_quantizer":
+            conf.pop(key)
+    for key in ("kernel_constraint", "recurrent_constraint", "bias_constraint"):
+        if isinstance(conf.get(key), dict) and conf[key].get("class_name") == "Clip":
+            conf[key] = None  # QKeras's auto-range constraint, not part of inference
+    for key in ("activation", "recurrent_activation"):
+        if key in conf:
+            conf[key] = _float_activation(conf[key])
+    return out
+
+
+def float_twin(model: Any):
+    """The float Keras model with the same architecture and the same (raw) weights.
+
+    QDense → Dense, QLSTM → LSTM, QGRU → GRU, QActivation(q) → Activation of q's
+    float function (``quantized_relu`` → relu, ``quantized_bits`` → linear ...). For a
+    model without QKeras layers this is a clone with the same weights.
+    """
+    import tensorflow as tf
+
+    model = load_model(model)
+    cfg = model.get_config()
+    cfg = copy.deepcopy(cfg)
+    if "layers" not in cfg:
+        raise ValueError("float_twin needs a Sequential or functional Keras model")
+    cfg["layers"] = [_float_layer_config(layer) for layer in cfg["layers"]]
+    if isinstance(model, tf.keras.Sequential):
+        twin = tf.keras.Sequential.from_config(cfg)
+    else:
+        twin = tf.keras.Model.from_config(cfg)
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if weights:
+            twin.get_layer(layer.name).set_weights(weights)
+    return twin
+
+
+def quantized_weights(model: Any) -> dict[str, list[np.ndarray]]:
+    """``qkeras.utils.model_save_quantized_weights`` output, without touching ``model``.
+
+    QKeras's function overwrites the model's weights in place; this runs it on a clone.
+    Layers without quantizers keep their weights.
+    """
+    from fxsim.compat import import_qkeras
+
+    qkeras = import_qkeras()
+    import tensorflow as tf
+
+    model = load_model(model)
+    custom: dict[str, Any] = {}
+    qkeras.utils._add_supported_quantized_objects(custom)
+    with tf.keras.utils.custom_object_scope(custom):
+        clone = tf.keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    with _quiet():
+        saved = qkeras.utils.model_save_quantized_weights(clone)
+    out = {}
+    for layer in model.layers:
+        if layer.name in saved:
+            out[layer.name] = [np.asarray(w) for w in saved[layer.name]["weights"]]
+    return out
+
+
+def quantized_twin(model: Any):
+    """The seed study's workaround: the float twin carrying QKeras's quantized weights.
+
+    hls4ml 1.3.0 writes QLSTM/QGRU weights from the raw float kernels and floors them
+    to the quantizer's type, and ignores ``alpha`` on recurrent kernels, so the
+    hardware's weights are not the ones QKeras trained with. Copying the output of
+    ``qkeras.utils.model_save_quantized_weights`` into the float twin and converting
+    that twin puts QKeras's values into the hardware. Convert the twin with a
+    precision whose weight types hold those values exactly (e.g. the default
+    ``ap_fixed<16,6>`` for 8-bit quantizers); the activations are then float-typed
+    Keras activations at the precision you give.
+    """
+    twin = float_twin(model)
+    for name, weights in quantized_weights(model).items():
+        twin.get_layer(name).set_weights(weights)
+    return twin
