@@ -8,7 +8,7 @@ the ``result_t`` of the layer feeding it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -53,26 +53,53 @@ class DenseSpec:
 
 @dataclass(frozen=True, eq=False)
 class ActivationSpec:
-    """Element-wise activation: linear, relu, leaky_relu, sigmoid, tanh, hard_sigmoid, hard_tanh."""
+    """Element-wise activation: linear, relu, leaky_relu, sigmoid, tanh, hard_sigmoid, hard_tanh.
+
+    ``table_t``/``table_size`` serve sigmoid and tanh. ``param`` is the code of leaky
+    relu's ``alpha`` in ``param_t``; ``slope``/``shift`` are the hard activations'
+    constants as codes of ``slope_t``/``shift_t``.
+    """
 
     name: str
     activation: str
     input_t: FixedType
     result_t: FixedType
-    table_t: FixedType | None = None  # LUT activations
+    table_t: FixedType | None = None
     table_size: int = 1024
-    params: dict = field(default_factory=dict)  # leaky alpha; hard slope/shift (+ their types)
+    param: int | None = None
+    param_t: FixedType | None = None
+    slope: int | None = None
+    slope_t: FixedType | None = None
+    shift: int | None = None
+    shift_t: FixedType | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class SoftmaxSpec:
-    """``nnet::softmax`` in one of its four implementations (stable, latency, legacy, argmax)."""
+    """``nnet::softmax`` in one of its four implementations (stable, latency, legacy, argmax).
+
+    The values are those of the generated ``softmax_config`` (after hls4ml's table-size
+    fixes): ``inp_norm_t`` exists for ``stable`` only; ``table_t`` is the type of the
+    legacy tables and sums (the C++ ``activ_config`` default, not the layer's key).
+    The input ``[n_outer, n_slice, n_inner]`` is normalised along ``n_slice``.
+    """
 
     name: str
     implementation: str
     input_t: FixedType
     result_t: FixedType
-    params: dict = field(default_factory=dict)  # table types/sizes, accum_t, inp_norm_t, exp_scale
+    n_slice: int
+    exp_table_t: FixedType
+    inv_table_t: FixedType
+    accum_t: FixedType
+    inv_inp_t: FixedType
+    exp_table_size: int
+    inv_table_size: int
+    table_t: FixedType
+    inp_norm_t: FixedType | None = None
+    exp_scale: float = 1.0
+    n_outer: int = 1
+    n_inner: int = 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,7 +157,11 @@ class ReshapeSpec:
 
 @dataclass(frozen=True, eq=False)
 class ScaleSpec:
-    """hls4ml's ``ApplyAlpha`` (inserted for QKeras Dense with ``alpha``): ``x*scale + bias``."""
+    """hls4ml's ``ApplyAlpha`` (``nnet::normalize``, inserted for QKeras Dense with ``alpha``).
+
+    ``res = result_t(x * scale + bias)``, exact inside; ``scale``/``bias`` are codes
+    of ``scale_t``/``bias_t``, one per element (``n_filt == -1``).
+    """
 
     name: str
     input_t: FixedType
@@ -139,7 +170,6 @@ class ScaleSpec:
     scale_t: FixedType
     bias_t: FixedType
     result_t: FixedType
-    params: dict = field(default_factory=dict)
 
 
 LayerSpec = InputSpec | DenseSpec | ActivationSpec | SoftmaxSpec | RecurrentSpec | ReshapeSpec | ScaleSpec

@@ -32,7 +32,8 @@ DENSE_COUNTERS = ("product", "accumulator", "result")
 LATENCY_ORDER = np.zeros((0, 4), dtype=np.int64)
 
 
-def dense_order(n_in: int, n_out: int, strategy: str = "latency", reuse_factor: int = 1) -> np.ndarray:
+def dense_order(n_in: int, n_out: int, strategy: str = "latency", reuse_factor: int = 1,
+                kernel: str | None = None) -> np.ndarray:
     """The accumulation order of hls4ml's dense kernel for ``(n_in, n_out, strategy, RF)``.
 
     Parameters
@@ -41,6 +42,9 @@ def dense_order(n_in: int, n_out: int, strategy: str = "latency", reuse_factor: 
     strategy : ``"latency"`` or ``"resource"`` (case-insensitive).
     reuse_factor : the layer's final ``reuse_factor`` (after hls4ml's
         ``set_closest_reuse_factor``).
+    kernel : force ``"rf_leq_nin"`` or ``"rf_gt_nin_rem0"`` (hls4ml's recurrent templates
+        pick the recurrent kernel with the layer's ``reuse_factor`` but run it with
+        ``recurrent_reuse_factor``); by default chosen from ``reuse_factor <= n_in``.
 
     Returns
     -------
@@ -59,7 +63,13 @@ def dense_order(n_in: int, n_out: int, strategy: str = "latency", reuse_factor: 
     if kind == "latency":
         rows = [(ii, ii, jj, jj) for ii in range(n_in) for jj in range(n_out)]
     elif kind == "resource":
-        triples = _resource_leq_nin(n_in, n_out, rf) if rf <= n_in else _resource_gt_nin_rem0(n_in, n_out, rf)
+        kernel = kernel or ("rf_leq_nin" if rf <= n_in else "rf_gt_nin_rem0")
+        if kernel == "rf_leq_nin":
+            triples = _resource_leq_nin(n_in, n_out, rf)
+        elif kernel == "rf_gt_nin_rem0":
+            triples = _resource_gt_nin_rem0(n_in, n_out, rf)
+        else:
+            raise ValueError(f"unknown dense resource kernel {kernel!r}; expected 'rf_leq_nin' or 'rf_gt_nin_rem0'")
         # hls4ml transposed the weights to [n_out][n_in]; map back to Keras [n_in][n_out]
         rows = [(i_in, w % n_in, w // n_in, j_acc) for i_in, w, j_acc in triples]
     else:
@@ -220,3 +230,23 @@ def dense_batch(x, x_frac, weight, w_frac, bias_acc, order, accum, result, out, 
         acc = np.empty(n_out, dtype=np.int64)
         dense_accumulate(x[s], x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[s])
         counts[s, 2] += cast_vector(acc, accum[1], result, out[s])
+
+
+@nb.njit(cache=True, parallel=True)
+def scale_batch(x, x_frac, scale, scale_frac, bias, bias_frac, result, out, counts):
+    """``nnet::normalize`` (hls4ml's ``ApplyAlpha``): ``out = result_t(x * scale + bias)`` per element.
+
+    The product and the sum are exact (C++ expression types); one cast at the end.
+    ``counts[n, 1]`` receives the result overflows per sample.
+    """
+    rw, rf, rs, rr, ro = result
+    pf = x_frac + scale_frac
+    f = pf if pf > bias_frac else bias_frac
+    for s in nb.prange(x.shape[0]):
+        n_over = 0
+        for k in range(x.shape[1]):
+            v = ((x[s, k] * scale[k]) << (f - pf)) + (bias[k] << (f - bias_frac))
+            c, o = requantize(v, f, rf, rw, rs, rr, ro)
+            out[s, k] = c
+            n_over += o
+        counts[s, 0] += n_over

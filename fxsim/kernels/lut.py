@@ -157,3 +157,87 @@ def sigmoid_index(code, frac, table_size):
 def tanh_index(code, frac, table_size):
     """:func:`lut_index` for the tanh table (range [-4, 4))."""
     return lut_index(code, frac, table_size, 3)
+
+
+# --- softmax tables (nnet_activation.h: init_exp_table, init_invert_table, *_legacy) ------
+
+
+def _ceillog2(n: int) -> int:
+    return max(0, (int(n) - 1).bit_length())
+
+
+def softmax_addr_bits(table_size: int, index_t: FixedType, what: str = "softmax table") -> int:
+    """``N = ceillog2(table_size)``: how many top bits of ``index_t`` address the table.
+
+    Raises when the C++ slice would read outside the table or the type
+    (``table_size`` not a power of two, or more address bits than ``index_t`` has).
+    """
+    n = _check_size(table_size)
+    bits = _ceillog2(n)
+    if n != 1 << bits:
+        raise ValueError(
+            f"{what} size {n} is not a power of two: hls4ml indexes it with the top {bits} bits of "
+            f"the value and would read past the table's end; use a power-of-two size"
+        )
+    if bits > index_t.width:
+        raise ValueError(
+            f"{what} size {n} needs {bits} address bits but its index type {index_t} has only "
+            f"{index_t.width}; hls4ml's bit slice is undefined there"
+        )
+    return bits
+
+
+def softmax_real_vals(table_size: int, index_t: FixedType) -> np.ndarray:
+    """``softmax_real_val_from_idx<index_t, N>(i)``: the float32 lower bin edge of every index."""
+    t = FixedType.parse(index_t)
+    bits = softmax_addr_bits(table_size, t)
+    shift = t.width - bits
+    idx = np.arange(table_size, dtype=np.int64)
+    codes = idx << shift
+    if t.signed:
+        codes = np.where(codes >= (1 << (t.width - 1)), codes - (1 << t.width), codes)
+    return np.ldexp(codes.astype(np.float64), -t.frac).astype(np.float32)
+
+
+def _float_to_codes(values: np.ndarray, t: FixedType) -> np.ndarray:
+    # ap_fixed(inf) sees exponent 1024 and mantissa 1.0: the same result as 2**1023
+    # for every width fxsim supports (saturates, or wraps to 0).
+    v = np.asarray(values, dtype=np.float64).copy()
+    v[np.isposinf(v)] = np.ldexp(1.0, 1023)
+    v[np.isneginf(v)] = -np.ldexp(1.0, 1023)
+    return to_codes(v, t)
+
+
+def softmax_exp_table(table_size: int, index_t: FixedType, exp_table_t: FixedType,
+                      exp_scale: float = 1.0, negative: bool = False) -> np.ndarray:
+    """``init_exp_table<index_t>``: ``exp_table_t(expf(±real_val(i) * exp_scale))`` codes.
+
+    ``negative`` is the stable implementation's table over ``x_max - x``.
+    """
+    scale = np.float32(exp_scale)
+    xs = softmax_real_vals(table_size, index_t) * scale  # float * float
+    if negative:
+        xs = -xs
+    return _float_to_codes(np.array([expf(v) for v in xs], dtype=np.float32), FixedType.parse(exp_table_t))
+
+
+def softmax_inv_table(table_size: int, inv_inp_t: FixedType, inv_table_t: FixedType) -> np.ndarray:
+    """``init_invert_table<inv_inp_t>``: ``inv_table_t(1 / real_val(i))`` in float32 (inf at 0)."""
+    xs = softmax_real_vals(table_size, inv_inp_t)
+    with np.errstate(divide="ignore"):
+        inv = np.float32(1.0) / xs  # int / float: a float division
+    return _float_to_codes(inv, FixedType.parse(inv_table_t))
+
+
+def softmax_legacy_tables(exp_table_size: int, inv_table_size: int, table_t: FixedType) -> tuple[np.ndarray, np.ndarray]:
+    """``init_exp_table_legacy`` and ``init_invert_table_legacy`` codes of ``table_t``."""
+    t = FixedType.parse(table_t)
+    grid = table_grid("sigmoid", exp_table_size)  # the same [-8, 8) grid
+    exp_codes = _float_to_codes(np.array([expf(v) for v in grid], dtype=np.float32), t)
+    n = _check_size(inv_table_size)
+    inv_vals = np.zeros(n, dtype=np.float64)
+    for ii in range(n):
+        in_val = np.float32(64.0 * ii / n)
+        if in_val > 0.0:
+            inv_vals[ii] = 1.0 / float(in_val)  # double division, converted straight from double
+    return exp_codes, _float_to_codes(inv_vals, t)

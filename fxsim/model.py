@@ -1,0 +1,394 @@
+"""``FxModel``: an ordered list of layer specs that runs like hls4ml's C simulation.
+
+``predict`` gives what ``hls_model.predict`` gives (float32 in, float32 out; float64 in,
+float64 out; the same output shapes), ``predict_codes`` the raw integer codes,
+``trace`` every layer's output (as ``hls_model.trace``) plus LSTM/GRU internals per
+time step, and ``overflow_report`` how many values did not fit their types. Models
+are saved as a small JSON file plus an ``.npz`` of integer codes, so a worker can
+evaluate them without TensorFlow or hls4ml.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fxsim.fixed import FixedType, count_overflows, from_codes, to_codes
+from fxsim.ir import (
+    ActivationSpec,
+    DenseSpec,
+    InputSpec,
+    LayerSpec,
+    RecurrentSpec,
+    ReshapeSpec,
+    ScaleSpec,
+    SoftmaxSpec,
+)
+
+FORMAT_NAME = "fxsim-model"
+FORMAT_VERSION = 1
+
+#: Samples per kernel call; bounds the memory of intermediate arrays.
+CHUNK = 1 << 16
+
+
+# --- results ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverflowRow:
+    """One quantity of one layer: ``overflowed`` of ``total`` values did not fit ``type``."""
+
+    layer: str
+    quantity: str
+    type: str
+    overflowed: int
+    total: int
+
+
+class OverflowReport:
+    """Per layer and quantity: how many values wrapped or saturated (or left a table's range).
+
+    ``rows`` lists :class:`OverflowRow` in layer order; ``str(report)`` is a table;
+    ``report[layer][quantity]`` is the overflow count.
+    """
+
+    def __init__(self, rows: Sequence[OverflowRow], n_samples: int):
+        self.rows = list(rows)
+        self.n_samples = int(n_samples)
+
+    def __getitem__(self, layer: str) -> dict[str, int]:
+        out = {r.quantity: r.overflowed for r in self.rows if r.layer == layer}
+        if not out:
+            raise KeyError(f"no layer {layer!r} in the overflow report")
+        return out
+
+    @property
+    def total(self) -> int:
+        """All overflows of all layers and quantities."""
+        return sum(r.overflowed for r in self.rows)
+
+    def to_dict(self) -> dict[str, dict[str, dict[str, Any]]]:
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for r in self.rows:
+            out.setdefault(r.layer, {})[r.quantity] = {"type": r.type, "overflowed": r.overflowed, "total": r.total}
+        return out
+
+    def __str__(self) -> str:
+        head = ("layer", "quantity", "type", "overflowed", "of", "fraction")
+        body = [
+            (r.layer, r.quantity, r.type, f"{r.overflowed:,}", f"{r.total:,}",
+             f"{r.overflowed / r.total:.2e}" if r.total else "-")
+            for r in self.rows
+        ]
+        widths = [max(len(str(row[i])) for row in [head, *body]) for i in range(len(head))]
+        lines = [f"overflows on {self.n_samples:,} samples"]
+        for row in [head, *body]:
+            lines.append("  ".join(str(v).ljust(w) if i < 3 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths))))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"OverflowReport({len(self.rows)} rows, {self.total} overflows on {self.n_samples} samples)"
+
+
+class FxTrace(dict):
+    """``{name: float array}`` like ``hls_model.trace``'s dict, plus the raw codes.
+
+    Layer outputs are keyed by layer name with shape ``(n_samples, *layer_shape)``;
+    recurrent internals by ``"<layer>/<quantity>"`` with shape ``(n_samples, T, ...)``.
+    ``codes[key]`` holds the int64 codes and ``types[key]`` their ``FixedType``.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.codes: dict[str, np.ndarray] = {}
+        self.types: dict[str, FixedType] = {}
+
+    def add(self, key: str, codes: np.ndarray, t: FixedType, dtype: np.dtype) -> None:
+        self.codes[key] = codes
+        self.types[key] = t
+        self[key] = _codes_to_float(codes, t, dtype)
+
+
+def _codes_to_float(codes: np.ndarray, t: FixedType, dtype: np.dtype) -> np.ndarray:
+    # float(result_t) / double(result_t): the exact double (<= 53 significant bits),
+    # then round-half-even to float32 as ap_fixed::to_float does.
+    if t.width > 53:
+        raise ValueError(f"{t} has more than 53 significant bits; its float value is not emulated exactly")
+    return from_codes(codes, t).astype(dtype)
+
+
+# --- the model --------------------------------------------------------------------------
+
+
+class FxModel:
+    """A fixed-point model: ``layers[0]`` is the :class:`~fxsim.ir.InputSpec`, then one spec per layer.
+
+    Build it with :func:`fxsim.from_hls4ml` or :meth:`FxModel.load`.
+    """
+
+    def __init__(self, layers: Sequence[LayerSpec], name: str = "model"):
+        layers = list(layers)
+        if not layers or not isinstance(layers[0], InputSpec):
+            raise ValueError("an FxModel starts with an InputSpec")
+        names = [spec.name for spec in layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"layer names must be unique, got {names}")
+        self.layers = layers
+        self.name = name
+        self.shapes = _infer_shapes(layers)
+        self._runners: list | None = None
+
+    # --- description ----------------------------------------------------------------
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.shapes[0]
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self.shapes[-1]
+
+    @property
+    def input_t(self) -> FixedType:
+        return self.layers[0].result_t
+
+    @property
+    def output_t(self) -> FixedType:
+        return self.layers[-1].result_t
+
+    def summary(self) -> str:
+        """One line per layer: name, kind, output shape and result type."""
+        lines = []
+        for spec, shape in zip(self.layers, self.shapes):
+            kind = type(spec).__name__.removesuffix("Spec")
+            detail = getattr(spec, "activation", None) or getattr(spec, "implementation", None) or getattr(spec, "cell", "")
+            lines.append(f"{spec.name:24s} {kind:10s} {detail:12s} {str(shape):12s} {spec.result_t}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"FxModel({self.name!r}, {len(self.layers)} layers, {self.input_shape} -> {self.output_shape})"
+
+    # --- running --------------------------------------------------------------------
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """What ``hls_model.predict(x)`` returns: float32 for float32 input, float64 for float64.
+
+        Shape ``(n_samples, output_size)``, or ``(output_size,)`` for a single sample.
+        """
+        x, n, single, dtype = self._check_input(x)
+        codes = self._run(x, n, trace=None)[0]
+        out = _codes_to_float(codes.reshape(n, -1), self.output_t, dtype)
+        return out[0] if single else out
+
+    def predict_codes(self, x: np.ndarray) -> np.ndarray:
+        """The output's raw ``result_t`` codes (int64), shaped like :meth:`predict`'s result."""
+        x, n, single, _ = self._check_input(x)
+        codes = self._run(x, n, trace=None)[0].reshape(n, -1)
+        return codes[0] if single else codes
+
+    def trace(self, x: np.ndarray) -> tuple[np.ndarray, FxTrace]:
+        """``(predict(x), trace)`` like ``hls_model.trace(x)``, plus recurrent internals.
+
+        The trace holds every layer's output (not the input layer, as in hls4ml), with
+        shape ``(n_samples, *layer_shape)``, and ``"<layer>/<quantity>"`` entries for
+        LSTM/GRU gates, candidate, cell and hidden state per time step.
+        """
+        x, n, single, dtype = self._check_input(x)
+        tr = FxTrace()
+        codes = self._run(x, n, trace=(tr, dtype))[0]
+        out = _codes_to_float(codes.reshape(n, -1), self.output_t, dtype)
+        return (out[0] if single else out), tr
+
+    def overflow_report(self, x: np.ndarray) -> OverflowReport:
+        """Run ``x`` and count, per layer and quantity, the values that did not fit their type."""
+        x, n, _, _ = self._check_input(x)
+        return self._run(x, n, trace=None)[1]
+
+    # --- internals --------------------------------------------------------------------
+    def _check_input(self, x: Any) -> tuple[np.ndarray, int, bool, np.dtype]:
+        if not isinstance(x, np.ndarray):
+            raise ValueError(f"expected a numpy array, got {type(x).__name__}")
+        if x.dtype not in (np.float32, np.float64):
+            raise ValueError(f"input dtype must be float32 or float64 (as hls_model.predict), got {x.dtype}")
+        shape = self.input_shape
+        size = int(np.prod(shape))
+        if x.shape == shape:
+            return x.reshape(1, *shape), 1, True, x.dtype
+        if x.ndim >= 1 and x.shape[1:] in (shape, (size,)):
+            n = x.shape[0]
+            if n == 0:
+                raise ValueError("input has no samples")
+            return x.reshape(n, *shape), n, n == 1, x.dtype
+        raise ValueError(
+            f"input shape {x.shape} does not match the model input {shape}; expected (n_samples, "
+            f"{', '.join(map(str, shape))}) or (n_samples, {size})"
+        )
+
+    def _prepare(self) -> list:
+        if self._runners is None:
+            from fxsim.runners import make_runner
+
+            self._runners = [make_runner(spec) for spec in self.layers[1:]]
+        return self._runners
+
+    def _run(self, x: np.ndarray, n: int, trace) -> tuple[np.ndarray, OverflowReport]:
+        runners = self._prepare()
+        totals: dict[tuple[str, str], list] = {}
+        outs = []
+        traced: dict[str, list] = {}
+        for start in range(0, n, CHUNK):
+            chunk = x[start:start + CHUNK]
+            codes = to_codes(chunk, self.input_t)
+            _add_counts(totals, self.layers[0].name, {"input": (_input_overflows(chunk, self.input_t), codes.size)},
+                        {"input": self.input_t})
+            for runner in runners:
+                codes, counts, internals = runner(codes, trace is not None)
+                _add_counts(totals, runner.name, counts, runner.types)
+                if trace is not None:
+                    traced.setdefault(runner.name, []).append((codes, runner.spec.result_t))
+                    for key, (c, t) in (internals or {}).items():
+                        traced.setdefault(f"{runner.name}/{key}", []).append((c, t))
+            outs.append(codes)
+        if trace is not None:
+            tr, dtype = trace
+            for key, parts in traced.items():
+                tr.add(key, np.concatenate([p[0] for p in parts]), parts[0][1], dtype)
+        rows = [OverflowRow(layer, q, str(t), int(v), int(tot)) for (layer, q), (v, tot, t) in totals.items()]
+        return np.concatenate(outs), OverflowReport(rows, n)
+
+    # --- persistence ------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write ``<path>.json`` (structure, types) and ``<path>.npz`` (integer codes).
+
+        ``path`` may end in ``.json``; returns the JSON path.
+        """
+        json_path, npz_path = _paths(path)
+        arrays: dict[str, np.ndarray] = {}
+        layers = []
+        for i, spec in enumerate(self.layers):
+            entry = {"kind": type(spec).__name__}
+            for f in dataclasses.fields(spec):
+                entry[f.name] = _encode(getattr(spec, f.name), f"{i}.{f.name}", arrays)
+            layers.append(entry)
+        doc = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "name": self.name,
+               "arrays": npz_path.name, "layers": layers}
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(npz_path, **arrays)
+        json_path.write_text(json.dumps(doc, indent=1))
+        return json_path
+
+    @classmethod
+    def load(cls, path: str | Path) -> FxModel:
+        """Read a model written by :meth:`save` (no TensorFlow or hls4ml needed)."""
+        json_path, npz_path = _paths(path)
+        doc = json.loads(json_path.read_text())
+        if doc.get("format") != FORMAT_NAME:
+            raise ValueError(f"{json_path} is not an fxsim model file")
+        if doc.get("version") != FORMAT_VERSION:
+            raise ValueError(f"{json_path}: format version {doc.get('version')} is not supported (expected {FORMAT_VERSION})")
+        with np.load(json_path.parent / doc["arrays"]) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        kinds = {c.__name__: c for c in (InputSpec, DenseSpec, ActivationSpec, SoftmaxSpec, RecurrentSpec,
+                                         ReshapeSpec, ScaleSpec)}
+        layers = []
+        for entry in doc["layers"]:
+            kind = kinds.get(entry.get("kind"))
+            if kind is None:
+                raise ValueError(f"{json_path}: unknown layer kind {entry.get('kind')!r}")
+            names = {f.name for f in dataclasses.fields(kind)}
+            layers.append(kind(**{k: _decode(v, arrays) for k, v in entry.items() if k in names}))
+        return cls(layers, name=doc.get("name", "model"))
+
+
+def _paths(path: str | Path) -> tuple[Path, Path]:
+    p = Path(path)
+    base = p.with_suffix("") if p.suffix in (".json", ".npz") else p
+    return base.with_name(base.name + ".json"), base.with_name(base.name + ".npz")
+
+
+def _encode(value: Any, key: str, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(value, FixedType):
+        return {"__type__": str(value)}
+    if isinstance(value, np.ndarray):
+        arrays[key] = value
+        return {"__array__": key}
+    if isinstance(value, (tuple, list)):
+        return {"__tuple__": [_encode(v, f"{key}.{i}", arrays) for i, v in enumerate(value)]}
+    if isinstance(value, dict):
+        return {"__dict__": {str(k): _encode(v, f"{key}.{k}", arrays) for k, v in value.items()}}
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise ValueError(f"cannot save a value of type {type(value).__name__} ({key})")
+
+
+def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(value, dict):
+        if "__type__" in value:
+            return FixedType.parse(value["__type__"])
+        if "__array__" in value:
+            return arrays[value["__array__"]]
+        if "__tuple__" in value:
+            return tuple(_decode(v, arrays) for v in value["__tuple__"])
+        if "__dict__" in value:
+            return {k: _decode(v, arrays) for k, v in value["__dict__"].items()}
+    return value
+
+
+def _add_counts(totals: dict, layer: str, counts: dict[str, tuple[int, int]], types: dict[str, FixedType]) -> None:
+    for quantity, (over, total) in counts.items():
+        row = totals.setdefault((layer, quantity), [0, 0, types.get(quantity, "")])
+        row[0] += int(over)
+        row[1] += int(total)
+
+
+def _input_overflows(x: np.ndarray, t: FixedType) -> int:
+    # Round into a wide saturating type with the same fractional bits and rounding;
+    # the values that then do not fit ``t`` are the ones the conversion wrapped/saturated.
+    if t.is_int:
+        wide = FixedType(62, 62, t.signed, is_int=True)
+    else:
+        wide = FixedType(62, 62 - t.frac, True, t.rounding, "SAT")
+    return count_overflows(to_codes(x, wide), wide, t)
+
+
+def _infer_shapes(layers: Sequence[LayerSpec]) -> list[tuple[int, ...]]:
+    shapes = [tuple(int(d) for d in layers[0].shape)]
+    for spec in layers[1:]:
+        prev = shapes[-1]
+        size = int(np.prod(prev))
+        if isinstance(spec, DenseSpec):
+            if size != spec.n_in:
+                raise ValueError(f"layer {spec.name!r} (Dense) expects {spec.n_in} inputs, gets shape {prev}")
+            shape = (spec.n_out,)
+        elif isinstance(spec, RecurrentSpec):
+            if prev != (spec.n_timesteps, spec.n_in):
+                raise ValueError(
+                    f"layer {spec.name!r} ({spec.cell.upper()}) expects input ({spec.n_timesteps}, {spec.n_in}), "
+                    f"gets {prev}"
+                )
+            shape = (spec.n_timesteps, spec.n_state) if spec.return_sequences else (spec.n_state,)
+        elif isinstance(spec, ReshapeSpec):
+            shape = tuple(int(d) for d in spec.target_shape)
+            if int(np.prod(shape)) != size:
+                raise ValueError(f"layer {spec.name!r} (Reshape) cannot reshape {prev} to {shape}")
+        elif isinstance(spec, SoftmaxSpec):
+            if spec.n_outer * spec.n_slice * spec.n_inner != size:
+                raise ValueError(f"layer {spec.name!r} (Softmax) slices do not cover its input {prev}")
+            shape = prev
+        elif isinstance(spec, ScaleSpec):
+            if spec.scale.size != size or spec.bias.size != size:
+                raise ValueError(f"layer {spec.name!r} (ApplyAlpha) has {spec.scale.size} scales for {size} inputs")
+            shape = prev
+        elif isinstance(spec, ActivationSpec):
+            shape = prev
+        else:
+            raise ValueError(f"layer {spec.name!r}: {type(spec).__name__} is not a layer spec fxsim can run")
+        shapes.append(shape)
+    return shapes
