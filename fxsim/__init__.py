@@ -1,1 +1,25 @@
-"""fxsim: bit-accurate ap_fixed emulation of hls4ml RNN/Dense models."""
+"""fxsim: bit-accurate ap_fixed emulation of hls4ml RNN/Dense models.
+
+``import fxsim`` stays light: TensorFlow and hls4ml are imported only inside the
+functions that need them (:func:`from_hls4ml` reads a converted model, :mod:`fxsim.csim`
+compiles and runs hls4ml's C simulation).
+"""
+
+from fxsim import csim
+from fxsim.csim import crosscheck
+from fxsim.fixed import FixedType, Overflow, Rounding
+from fxsim.frontends.hls4ml import UnsupportedLayerError, from_hls4ml
+from fxsim.model import FxModel, FxTrace, OverflowReport
+
+__all__ = [
+    "FixedType",
+    "FxModel",
+    "FxTrace",
+    "Overflow",
+    "OverflowReport",
+    "Rounding",
+    "UnsupportedLayerError",
+    "crosscheck",
+    "csim",
+    "from_hls4ml",
+]
