@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,8 +207,9 @@ def run_parallel(
         else:
             import multiprocessing as mp
 
-            # spawn, not fork: the caller may already run TensorFlow threads
-            ctx = mp.get_context("spawn")
+            # fork is cheap and works from scripts without a __main__ guard, but
+            # forking a process that already runs TensorFlow's threads can hang
+            ctx = mp.get_context("spawn" if "tensorflow" in sys.modules else "fork")
             with ctx.Pool(workers) as pool:
                 for i, res in pool.imap_unordered(_call, jobs):
                     results[i] = res
