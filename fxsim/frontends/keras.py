@@ -51,6 +51,10 @@ _FLOAT_ACTIVATION = {
 }
 
 
+class HLS4MLError(ValueError):
+    """hls4ml itself rejected or failed to convert the model (not a mistake in the call)."""
+
+
 @dataclass
 class Conversion:
     """One hls4ml conversion of a Keras/QKeras model, and how it was configured.
@@ -186,9 +190,9 @@ def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "V
                 model, granularity="name", backend=backend, default_precision=default, max_precision=max_precision
             )
     except AssertionError as err:
-        raise ValueError(f"hls4ml rejects the model: {err or 'assertion failed'} ({_first_rejected(model)})") from err
+        raise HLS4MLError(f"hls4ml rejects the model: {err or 'assertion failed'} ({_first_rejected(model)})") from err
     except Exception as err:
-        raise ValueError(f"hls4ml cannot parse the model: {err}") from err
+        raise HLS4MLError(f"hls4ml cannot parse the model: {err}") from err
     return _json_clean(cfg)
 
 
@@ -246,7 +250,8 @@ def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | N
 
     Raises
     ------
-    ValueError : malformed spec, unknown layer names, or hls4ml rejects the model.
+    ValueError : malformed spec or unknown layer names.
+    HLS4MLError : hls4ml rejects the model (a ``ValueError`` too).
     """
     import hls4ml
 
@@ -264,9 +269,9 @@ def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | N
                 model, hls_config=copy.deepcopy(config), output_dir=str(output_dir), **kwargs
             )
     except AssertionError as err:
-        raise ValueError(f"hls4ml rejects the model: {err or 'assertion failed'} ({_first_rejected(model)})") from err
+        raise HLS4MLError(f"hls4ml rejects the model: {err or 'assertion failed'} ({_first_rejected(model)})") from err
     except Exception as err:
-        raise ValueError(f"hls4ml cannot convert the model: {type(err).__name__}: {err}") from err
+        raise HLS4MLError(f"hls4ml cannot convert the model: {type(err).__name__}: {err}") from err
     return Conversion(model, hls_model, config, generated, spec, dict(kwargs, **options), buf.getvalue())
 
 
@@ -300,9 +305,13 @@ def _float_layer_config(layer_cfg: dict) -> dict:
     for key in list(conf):
         if "quantizer" in key or key.endswith("_range") or key == "kernel_quantizer":
             conf.pop(key)
-    for key in ("kernel_constraint", "recurrent_constraint", "bias_constraint"):
-        if isinstance(conf.get(key), dict) and conf[key].get("class_name") == "Clip":
-            conf[key] = None  # QKeras's auto-range constraint, not part of inference
+    for key, value in list(conf.items()):
+        if not (isinstance(value, dict) and str(value.get("module", "")).startswith("qkeras")):
+            continue
+        if key.endswith("_initializer") and value.get("class_name") == "QInitializer":
+            conf[key] = value["config"]["initializer"]  # QKeras's wrapper around a Keras initializer
+        elif key.endswith("_constraint"):
+            conf[key] = None  # QKeras's auto-range Clip: training only, not part of inference
     for key in ("activation", "recurrent_activation"):
         if key in conf:
             conf[key] = _float_activation(conf[key])
