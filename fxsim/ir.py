@@ -104,10 +104,20 @@ class SoftmaxSpec:
 
 @dataclass(frozen=True, eq=False)
 class RecurrentSpec:
-    """``nnet::lstm_stack`` / ``nnet::gru_stack`` (io_parallel).
+    """``nnet::lstm_stack`` / ``nnet::gru_stack`` (io_parallel, Keras gate order).
 
     Weight layout as Keras: ``weight [n_in, k*n_state]``, ``recurrent_weight
-    [n_state, k*n_state]``; gate order LSTM ``[i|f|c|o]`` (k=4), GRU ``[z|r|h]`` (k=3).
+    [n_state, k*n_state]`` (codes of ``weight_t`` / ``recurrent_weight_t``); gate order
+    LSTM ``[i|f|c|o]`` (k=4), GRU ``[z|r|h]`` (k=3). ``bias``/``recurrent_bias`` are
+    ``[k*n_state]`` codes (LSTM: ``recurrent_bias`` is zeros, as hls4ml writes it).
+
+    ``input_t`` is the type of ``x``; every product, sum, gate and the candidate live in
+    ``accum_t``; the hidden state (and the LSTM cell state) live in ``result_t``; one
+    ``table_t``/``table_size`` serves both activations. ``strategy``/``reuse_factor``
+    pick the input dense kernel; the recurrent dense kernel is picked with
+    ``reuse_factor`` but runs with ``recurrent_reuse_factor`` (``None``: the same), as
+    hls4ml's ``recurrent_templates.py`` does. ``static`` is kept for the record: both
+    hls4ml variants compute the same numbers.
     """
 
     name: str
@@ -132,6 +142,7 @@ class RecurrentSpec:
     static: bool = True
     strategy: str = "latency"
     reuse_factor: int = 1
+    recurrent_reuse_factor: int | None = None
 
     @property
     def n_in(self) -> int:
@@ -140,6 +151,11 @@ class RecurrentSpec:
     @property
     def n_state(self) -> int:
         return int(self.recurrent_weight.shape[0])
+
+    @property
+    def n_gates(self) -> int:
+        """``k``: 4 blocks of ``n_state`` for an LSTM, 3 for a GRU."""
+        return 4 if self.cell == "lstm" else 3
 
 
 @dataclass(frozen=True, eq=False)
