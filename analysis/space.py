@@ -360,6 +360,11 @@ class Space:
             changes[k] = make_type(t.frac + i, i, t)
         return self.with_types(point, changes)
 
+    def widen_fractions(self, point: Point, frac: int = GENEROUS.frac) -> Point:
+        """Every type with at least ``frac`` fractional bits, integer bits kept: only range limits left."""
+        changes = {k: make_type(t.integer + max(t.frac, frac), t.integer, t) for k, t in point.types.items()}
+        return self.with_types(point, changes)
+
     # -- hls4ml settings --
     def overrides(self, point: Point) -> dict[str, dict]:
         """Per-layer hls4ml settings for ``point``: ``{layer: {"Precision": {...}, "table_t": ..., "TableSize": n}}``."""
@@ -388,6 +393,18 @@ class Space:
             for key in ("table_t", "TableSize"):
                 if key in entry:
                     target[key] = entry[key]
+        # hls4ml splits a Dense's (linear) activation into "<dense>_linear" and drops it only
+        # when its result type equals the Dense's (EliminateLinearActivation); keep it an
+        # identity so the graph at every point is the base graph
+        names = {l.name for l in self.layers}
+        for name, target in layers.items():
+            parent = name.removesuffix("_linear")
+            if name in names or parent == name or (parent, "result") not in point.types:
+                continue
+            prec = target.get("Precision")
+            prec = {} if prec is None else ({"default": prec} if not isinstance(prec, dict) else prec)
+            prec["result"] = point.types[(parent, "result")].hls4ml_str()
+            target["Precision"] = prec
         return config
 
     # -- costs --

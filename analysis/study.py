@@ -1,0 +1,283 @@
+"""One model on one data set: float, QKeras and hardware metrics at any precision point.
+
+A :class:`Study` converts the model once at the user's precision (the *base*
+point), reads fxsim's model of it, and from then on measures the hardware metric
+of any :class:`~analysis.space.Point` by writing the point's types into the base
+hls4ml configuration, letting hls4ml convert it (tens of milliseconds, no C++)
+and running fxsim's bit-exact emulation on the data. Results are cached by point,
+so the scans, the gap decomposition and the searches share evaluations.
+
+:meth:`Study.verify` runs one real C simulation of a point (hls4ml's own g++
+build through :mod:`fxsim.csim`) and reports how it agrees with fxsim.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from analysis.space import Point, Space
+
+METRICS = ("auc", "accuracy")
+
+
+# --- metrics ----------------------------------------------------------------------------
+
+
+def _labels(y: np.ndarray, n_outputs: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return np.argmax(y, axis=1)
+    return y.reshape(-1).astype(np.int64)
+
+
+def metric_value(name: str, scores: np.ndarray, y: np.ndarray) -> float:
+    """ROC AUC (binary: the one sigmoid output; multiclass: one-vs-rest macro) or accuracy."""
+    scores = np.asarray(scores, dtype=np.float64)
+    scores = scores.reshape(len(scores), -1)
+    labels = _labels(y, scores.shape[1])
+    if name == "accuracy":
+        pred = (scores[:, 0] >= 0.5).astype(np.int64) if scores.shape[1] == 1 else np.argmax(scores, axis=1)
+        return float(np.mean(pred == labels))
+    if name == "auc":
+        from sklearn.metrics import roc_auc_score
+
+        if scores.shape[1] == 1:
+            return float(roc_auc_score(labels, scores[:, 0]))
+        return float(roc_auc_score(labels, scores, multi_class="ovr", average="macro"))
+    raise ValueError(f"unknown metric {name!r}; valid: {', '.join(METRICS)}")
+
+
+def default_metric(n_outputs: int) -> str:
+    """AUC for a binary (one sigmoid output) model, accuracy for a multiclass one."""
+    return "auc" if n_outputs == 1 else "accuracy"
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """The hardware metric of one point and what it took to get it."""
+
+    point: Point
+    metric: float
+    convert_s: float
+    predict_s: float
+    error: str = ""
+
+
+@dataclass
+class Verification:
+    """fxsim versus one real hls4ml C simulation of the same configuration."""
+
+    metric_fxsim: float
+    metric_csim: float
+    compared: int
+    mismatches: int
+    compile_s: float
+    predict_s: float
+    cached_build: bool
+    n_samples: int
+    directory: str
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0
+
+
+@dataclass
+class Timing:
+    """Wall-clock totals of the hardware evaluations done so far."""
+
+    evaluations: int = 0
+    convert_s: float = 0.0
+    predict_s: float = 0.0
+    per_call: list[float] = field(default_factory=list)
+
+    @property
+    def total_s(self) -> float:
+        return self.convert_s + self.predict_s
+
+
+# --- the study ---------------------------------------------------------------------------------
+
+
+class Study:
+    """A Keras/QKeras model, data with labels, and the hls4ml conversion at a base precision.
+
+    Parameters
+    ----------
+    model : a Keras/QKeras model or a ``.h5``/``.keras`` path.
+    x, y : inputs ``(n, *input_shape)`` and labels (integers, 0/1, or one-hot).
+    precision : the base precision spec (see :mod:`fxsim.precision`); ``None`` takes the
+        QKeras quantizers and hls4ml's defaults.
+    metric : ``"auc"`` or ``"accuracy"``; default AUC for one output, accuracy otherwise.
+    progress : show tqdm progress bars for batches of evaluations.
+    **options : hls4ml options (``strategy``, ``reuse_factor``, ``backend`` ...).
+    """
+
+    def __init__(self, model: Any, x: np.ndarray, y: np.ndarray, precision: Any = None, metric: str | None = None,
+                 progress: bool = True, **options: Any):
+        from fxsim import from_hls4ml
+        from fxsim.frontends.keras import convert, input_shape, load_model
+
+        self.model = load_model(model)
+        self.x = _check_inputs(x, input_shape(self.model))
+        self.y = np.asarray(y)
+        if len(self.y) != len(self.x):
+            raise ValueError(f"{len(self.x)} input samples but {len(self.y)} labels")
+        self.options = dict(options)
+        self.progress = progress
+        base = convert(self.model, precision, **self.options)
+        self.base_config: dict = base.config
+        self.base_fx = from_hls4ml(base.hls_model)
+        self.space = Space(self.base_fx.layers)
+        self._layer_names = [spec.name for spec in self.base_fx.layers]
+        n_out = int(np.prod(self.base_fx.output_shape))
+        self.metric = metric or default_metric(n_out)
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown metric {self.metric!r}; valid: {', '.join(METRICS)}")
+        self._cache: dict[str, Evaluated] = {}
+        self.timing = Timing()
+        self._keras: dict[str, np.ndarray] = {}
+
+    # -- Keras side --
+    @property
+    def quantized(self) -> bool:
+        from fxsim.frontends.keras import is_quantized
+
+        return is_quantized(self.model)
+
+    def keras_scores(self, which: str = "float") -> np.ndarray:
+        """Scores of the float model (``"float"``: QKeras layers replaced by their float twins) or
+        of the model itself (``"qkeras"``)."""
+        if which not in self._keras:
+            from fxsim.frontends.keras import float_twin
+
+            m = float_twin(self.model) if which == "float" else self.model
+            self._keras[which] = np.asarray(m.predict(self.x, batch_size=2048, verbose=0), dtype=np.float64)
+        return self._keras[which]
+
+    def float_metric(self) -> float:
+        return metric_value(self.metric, self.keras_scores("float"), self.y)
+
+    def qkeras_metric(self) -> float | None:
+        """The QKeras model's own metric, or None for a float model."""
+        return metric_value(self.metric, self.keras_scores("qkeras"), self.y) if self.quantized else None
+
+    # -- hardware side --
+    def config(self, point: Point) -> dict:
+        """The complete hls4ml configuration of ``point``."""
+        return self.space.apply(self.base_config, point)
+
+    def emulate(self, point: Point):
+        """fxsim's model of the hardware hls4ml builds at ``point``."""
+        from fxsim import from_hls4ml
+        from fxsim.frontends.keras import convert
+
+        fx = from_hls4ml(convert(self.model, self.config(point), **self.options).hls_model)
+        names = [spec.name for spec in fx.layers]
+        if names != self._layer_names:
+            raise ValueError(f"at this precision hls4ml builds layers {names}, the base precision {self._layer_names}")
+        return fx
+
+    def evaluate(self, points: Sequence[Point], desc: str | None = None) -> list[float]:
+        """Hardware metric of each point (cached); a point hls4ml or fxsim rejects scores ``-inf``."""
+        todo = [p for p in dict.fromkeys(points) if p.key not in self._cache]
+        bar = None
+        if self.progress and desc and len(todo) > 1:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(todo), desc=desc, unit="config", leave=False)
+        for p in todo:
+            self._cache[p.key] = self._evaluate_one(p)
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        return [self._cache[p.key].metric for p in points]
+
+    def evaluated(self) -> list[Evaluated]:
+        """Every point evaluated so far, in order."""
+        return list(self._cache.values())
+
+    def lookup(self, point: Point) -> Evaluated:
+        self.evaluate([point])
+        return self._cache[point.key]
+
+    def _evaluate_one(self, point: Point) -> Evaluated:
+        t0 = time.perf_counter()
+        try:
+            fx = self.emulate(point)
+        except ValueError as err:  # hls4ml rejects it, or hls4ml would build it wrong
+            return Evaluated(point, float("-inf"), time.perf_counter() - t0, 0.0, str(err))
+        t1 = time.perf_counter()
+        scores = fx.predict(self.x)
+        t2 = time.perf_counter()
+        self.timing.evaluations += 1
+        self.timing.convert_s += t1 - t0
+        self.timing.predict_s += t2 - t1
+        self.timing.per_call.append(t2 - t0)
+        return Evaluated(point, metric_value(self.metric, scores, self.y), t1 - t0, t2 - t1)
+
+    def scores(self, point: Point) -> np.ndarray:
+        return self.emulate(point).predict(self.x)
+
+    def evaluator(self, desc: str | None = None) -> Callable[[Sequence[Point]], list[float]]:
+        """``evaluate`` with a fixed progress label, for :mod:`analysis.select`."""
+        return lambda points: self.evaluate(points, desc)
+
+    # -- C simulation --
+    def verify(self, point: Point, n_samples: int | None = None, use_cache: bool = True) -> Verification:
+        """Compile ``point`` with hls4ml (g++), run its C simulation, compare with fxsim.
+
+        Parameters
+        ----------
+        n_samples : run only the first ``n_samples`` inputs (the C simulation makes one
+            call per sample, about a thousand samples a second for the top-tagging GRU).
+        use_cache : reuse a cached build of the same configuration (``False`` measures a
+            fresh build).
+        """
+        from fxsim import csim
+        from fxsim.fixed import to_codes
+
+        x = self.x if n_samples is None else self.x[:n_samples]
+        y = self.y if n_samples is None else self.y[:n_samples]
+        config = self.config(point)
+        build = csim.build(self.model, config, backend=self.options.get("backend", "Vivado"), use_cache=use_cache)
+        t0 = time.perf_counter()
+        y_csim = np.asarray(build.predict(x), dtype=np.float64).reshape(len(x), -1)
+        predict_s = time.perf_counter() - t0
+        fx = self.emulate(point)
+        ours = fx.predict_codes(x).reshape(len(x), -1)
+        theirs = to_codes(y_csim, fx.output_t)
+        return Verification(
+            metric_fxsim=metric_value(self.metric, fx.predict(x), y),
+            metric_csim=metric_value(self.metric, y_csim, y),
+            compared=int(ours.size),
+            mismatches=int(np.count_nonzero(ours != theirs)),
+            compile_s=build.compile_seconds,
+            predict_s=predict_s,
+            cached_build=build.cached,
+            n_samples=len(x),
+            directory=str(build.directory),
+        )
+
+
+def _check_inputs(x: Any, shape: tuple[int, ...]) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind not in "fiu":
+        raise ValueError(f"inputs must be numeric, got dtype {x.dtype}")
+    x = np.ascontiguousarray(x, dtype=np.float64)  # float64: the C simulation's outputs read back exactly
+    if x.ndim < 2 or x.shape[1:] != shape:
+        raise ValueError(f"inputs of shape {x.shape} do not match the model input {shape}; expected (n, {', '.join(map(str, shape))})")
+    if len(x) == 0:
+        raise ValueError("no input samples")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"inputs contain {int(np.count_nonzero(~np.isfinite(x)))} NaN/inf values")
+    return x
