@@ -34,7 +34,7 @@ def _model() -> FxModel:
 
 
 def _x(n=50, dtype=np.float32):
-    return np.random.default_rng(1).normal(0, 8, (n, 2, 3)).astype(dtype)
+    return np.random.default_rng(1).normal(0, 16, (n, 2, 3)).astype(dtype)
 
 
 def test_predict_dtype_and_shape_follow_hls4ml():
