@@ -175,6 +175,7 @@ def train_models(
         fmodel = build_float(task, arch)
         hist = fit(fmodel, task, data, cfg, cfg.lr)
         rows.append(_save(fmodel, task, f"{prefix}_{arch}_float", arch, None, recipe, data, hist, out))
+        update_metrics(out, rows[-1:], {task: dataset_info})  # after every model: a stopped run keeps its results
         for q in quants:
             set_seed(cfg.seed)
             qmodel = build_qkeras(task, arch, q, recipe)
@@ -183,7 +184,7 @@ def train_models(
             suffix = "" if recipe == "default" else f"_{recipe}"
             hist = fit(qmodel, task, data, cfg, cfg.lr * cfg.qat_lr_factor)
             rows.append(_save(qmodel, task, f"{prefix}_{arch}_{q.tag}{suffix}", arch, q, recipe, data, hist, out))
-    update_metrics(out, rows, {task: dataset_info})
+            update_metrics(out, rows[-1:], {task: dataset_info})
     return rows
 
 
