@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fxsim.fixed import MAX_WIDTH, FixedType, product_type
+from fxsim.fixed import MAX_WIDTH, FixedType
 from fxsim.ir import (
     ActivationSpec,
     DenseSpec,
@@ -52,7 +52,7 @@ class DenseRunner(_Runner):
     def __init__(self, spec: DenseSpec):
         super().__init__(spec)
         s = spec
-        _check_width(s.name, f"the product {s.input_t} * {s.weight_t}", product_type(s.input_t, s.weight_t).width)
+        _check_width(s.name, f"the product {s.input_t} * {s.weight_t}", s.input_t.width + s.weight_t.width)
         self.weight = np.ascontiguousarray(s.weight, dtype=np.int64)
         self.bias_acc, self.bias_over = dk.bias_to_accum(s.bias, s.bias_t, s.accum_t)
         if s.strategy.lower() == "latency":
@@ -94,12 +94,12 @@ class ActivationRunner(_Runner):
         elif kind == "leaky_relu":
             if s.param is None or s.param_t is None:
                 raise ValueError(f"layer {s.name!r} (leaky_relu) has no alpha")
-            _check_width(s.name, "alpha * x", product_type(s.input_t, s.param_t).width)
+            _check_width(s.name, "alpha * x", s.input_t.width + s.param_t.width)
         elif kind in ("hard_sigmoid", "hard_tanh"):
             if None in (s.slope, s.slope_t, s.shift, s.shift_t):
                 raise ValueError(f"layer {s.name!r} ({kind}) has no slope/shift")
             f = max(s.slope_t.frac + s.input_t.frac, s.shift_t.frac)
-            bits = product_type(s.input_t, s.slope_t).width + (f - s.slope_t.frac - s.input_t.frac) + 2
+            bits = s.input_t.width + s.slope_t.width + (f - s.slope_t.frac - s.input_t.frac) + 2
             _check_width(s.name, "slope * x + shift", bits)
         elif kind not in ("linear", "relu"):
             raise ValueError(f"layer {s.name!r}: activation {kind!r} is not emulated")
@@ -153,12 +153,12 @@ class SoftmaxRunner(_Runner):
                                                    negative=impl == "stable")
             self.inv_table = lut.softmax_inv_table(s.inv_table_size, s.inv_inp_t, s.inv_table_t)
             self.plan = act.reduce_plan(s.n_slice)
-            _check_width(s.name, "exp * inverse", product_type(s.accum_t, s.inv_table_t).width)
+            _check_width(s.name, "exp * inverse", s.accum_t.width + s.inv_table_t.width)
             self.types = {"norm": s.inp_norm_t or s.input_t, "exp_accum": s.accum_t, "sum": s.accum_t,
                           "inv_inp": s.inv_inp_t, "result": s.result_t}
         elif impl == "legacy":
-            lut.check_index_width(FixedType(s.input_t.width + 1, s.input_t.integer + 1), s.exp_table_size,
-                                  f"layer {s.name!r} input difference")
+            _check_width(s.name, "the legacy index (x_j - x_i) * N",
+                         s.input_t.width + 1 + int(s.exp_table_size).bit_length())
             lut.check_index_width(s.table_t, s.inv_table_size, f"layer {s.name!r} exp sum")
             self.exp_table, self.inv_table = lut.softmax_legacy_tables(s.exp_table_size, s.inv_table_size, s.table_t)
             self.types = {"table_index_clip": s.table_t, "exp_sum": s.table_t, "inv_index_clip": s.table_t,
@@ -214,7 +214,7 @@ class ScaleRunner(_Runner):
     def __init__(self, spec: ScaleSpec):
         super().__init__(spec)
         s = spec
-        _check_width(s.name, "x * scale + bias", product_type(s.input_t, s.scale_t).width + 2
+        _check_width(s.name, "x * scale + bias", s.input_t.width + s.scale_t.width + 2
                      + max(0, s.bias_t.frac - s.input_t.frac - s.scale_t.frac))
         self.scale = np.ascontiguousarray(s.scale.ravel(), dtype=np.int64)
         self.bias = np.ascontiguousarray(s.bias.ravel(), dtype=np.int64)

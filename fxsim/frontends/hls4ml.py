@@ -73,7 +73,12 @@ def from_hls4ml(hls_model: Any) -> FxModel:
         prev = layer
     if hls_model.get_output_variables()[0] is not prev.get_output_variable():
         raise UnsupportedLayerError("the model output is not the last layer's output")
-    return FxModel(specs, name=str(config.get_project_name()))
+    model = FxModel(specs, name=str(config.get_project_name()))
+    try:
+        model._prepare()  # build tables and orders now, so unsupported settings surface here
+    except ValueError as err:
+        raise UnsupportedLayerError(str(err)) from None
+    return model
 
 
 # --- helpers ------------------------------------------------------------------------------
