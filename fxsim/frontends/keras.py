@@ -136,7 +136,11 @@ def load_model(model: Any):
         try:
             return tf.keras.models.load_model(str(path), custom_objects=custom, compile=False)
         except Exception as err:  # TF raises many types; name the file and the cause
-            raise ValueError(f"cannot load Keras model {str(path)!r}: {type(err).__name__}: {err}") from err
+            hint = ""
+            if path.suffix == ".keras":
+                hint = ("; QKeras 0.9.0 layers (QActivation, QGRU, QLSTM ...) cannot be restored from the "
+                        ".keras format on TF 2.15: save QKeras models with model.save('name.h5')")
+            raise ValueError(f"cannot load Keras model {str(path)!r}: {type(err).__name__}: {err}{hint}") from err
     if not (hasattr(model, "layers") and hasattr(model, "get_config") and hasattr(model, "predict")):
         raise ValueError(f"model must be a Keras model or a path to a .h5/.keras file, got {type(model).__name__}")
     return model
