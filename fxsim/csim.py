@@ -274,7 +274,7 @@ def _compare(name: str, t: FixedType, ours: np.ndarray, theirs: np.ndarray) -> L
 
 
 def crosscheck(model: Any, x: np.ndarray, hls_config: dict | None = None, backend: str = "Vivado",
-               use_cache: bool = True) -> CrosscheckReport:
+               use_cache: bool = True, directory: str | Path | None = None) -> CrosscheckReport:
     """Run fxsim and hls4ml's C simulation on ``x`` and compare raw codes layer by layer.
 
     Parameters
@@ -283,12 +283,13 @@ def crosscheck(model: Any, x: np.ndarray, hls_config: dict | None = None, backen
         (it is then compiled with tracing turned on for every layer, in its own folder).
     x : inputs; they are passed to the C simulation as float64 so every traced value
         (up to 53 significant bits) reads back exactly.
+    use_cache, directory : see :func:`build` (Keras model only).
     """
     from fxsim.frontends.hls4ml import from_hls4ml
 
     x64 = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
     if hls_config is not None:
-        b = build(model, hls_config, backend=backend, trace=True, use_cache=use_cache)
+        b = build(model, hls_config, backend=backend, trace=True, use_cache=use_cache, directory=directory)
         hm = b.hls_model
         y, traced = b.trace(x64)
     else:

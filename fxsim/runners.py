@@ -238,6 +238,9 @@ class RecurrentRunner(_Runner):
 
         self._recurrent = recurrent
         self.types = {}
+        # an empty batch builds the tables and runs the recurrent module's checks now
+        empty = np.zeros((0, spec.n_timesteps, spec.n_in), dtype=np.int64)
+        recurrent.run_layer(spec, empty, False, self.types)
 
     def __call__(self, x, want_trace):
         return self._recurrent.run_layer(self.spec, x, want_trace, self.types)

@@ -1,0 +1,259 @@
+#!/usr/bin/env python
+"""Random differential campaign: fxsim against hls4ml's C simulation, code for code.
+
+Each trial draws a random model (Dense stacks with every activation and softmax
+implementation, or an LSTM/GRU front followed by Dense layers), a random hls4ml
+configuration (widths 4..32, every rounding and overflow mode in accum/result,
+odd table sizes, narrow table_t, Latency/Resource with valid reuse factors, static
+or not, return_sequences) and inputs large enough to overflow; it compiles the
+traced project, compares every layer's codes and prints one line. The summary
+gives models tried / compiled / codes compared / mismatches. Mismatching trials
+are saved (Keras model + config + inputs) under ``--out`` for replay.
+
+    .venv/bin/python scripts/fuzz_csim.py --models 300 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+ROUNDING = ["TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RND_CONV"]
+OVERFLOW = ["WRAP", "SAT", "SAT_ZERO", "SAT_SYM"]
+
+
+def rand_type(rng, lo=4, hi=32, int_lo=1, int_hi=10, modes=True, signed=True) -> str:
+    width = int(rng.integers(lo, hi + 1))
+    integer = int(rng.integers(int_lo, min(int_hi, width) + 1))
+    kind = "ap_fixed" if signed else "ap_ufixed"
+    if modes and rng.random() < 0.7:
+        return f"{kind}<{width},{integer},AP_{rng.choice(ROUNDING)},AP_{rng.choice(OVERFLOW)}>"
+    return f"{kind}<{width},{integer}>"
+
+
+def valid_rfs(n_in: int, n_out: int) -> list[int]:
+    """hls4ml's ``_validate_reuse_factor`` over 1..n_in*n_out."""
+    out = []
+    for rf in range(1, n_in * n_out + 1):
+        mult = -(-(n_in * n_out) // min(n_in, rf))
+        ok = (mult % n_out == 0 or rf >= n_in) and (rf % n_in == 0 or rf < n_in) and (n_in * n_out) % rf == 0
+        if ok:
+            out.append(rf)
+    return out
+
+
+def build_trial(rng, keras):
+    """A random Keras model, its hls4ml config and the input scale."""
+    import hls4ml
+
+    k = keras
+    std = float(rng.choice([0.3, 1.0, 2.0]))
+
+    def init():
+        return k.initializers.RandomNormal(stddev=std, seed=int(rng.integers(2**31)))
+
+    def binit():
+        return k.initializers.RandomNormal(stddev=0.5, seed=int(rng.integers(2**31)))
+
+    kind = rng.choice(["dense", "dense", "lstm", "gru"])
+    layers_info = []  # (name, kind, extra)
+    if kind == "dense":
+        n_in = int(rng.integers(2, 12))
+        inp = k.Input((n_in,), name="x")
+        h = inp
+    else:
+        t_steps, n_in = int(rng.integers(3, 10)), int(rng.integers(2, 6))
+        inp = k.Input((t_steps, n_in), name="x")
+        n_state = int(rng.integers(2, 12))
+        ret_seq = bool(rng.random() < 0.4)
+        cls = k.layers.LSTM if kind == "lstm" else k.layers.GRU
+        act = str(rng.choice(["tanh", "tanh", "sigmoid", "relu"]))
+        recr = str(rng.choice(["sigmoid", "sigmoid", "tanh"]))
+        h = cls(n_state, activation=act, recurrent_activation=recr, return_sequences=ret_seq, name="rnn",
+                kernel_initializer=init(), recurrent_initializer=init(), bias_initializer=binit())(inp)
+        layers_info.append(("rnn", kind, {}))
+        if ret_seq:
+            h = k.layers.Flatten(name="flat")(h)
+    n_dense = int(rng.integers(1, 4))
+    for i in range(n_dense):
+        n_out = int(rng.integers(2, 12))
+        h = k.layers.Dense(n_out, name=f"fc{i}", kernel_initializer=init(), bias_initializer=binit())(h)
+        layers_info.append((f"fc{i}", "dense", {}))
+        last = i == n_dense - 1
+        choice = str(rng.choice(["none", "relu", "leaky", "sigmoid", "tanh", "hard_sigmoid", "linear"]
+                                + (["softmax"] * 2 if last else [])))
+        if choice == "leaky":
+            h = k.layers.LeakyReLU(float(rng.choice([0.05, 0.1, 0.3])), name=f"act{i}")(h)
+        elif choice != "none":
+            h = k.layers.Activation(choice, name=f"act{i}")(h)
+        if choice != "none":
+            layers_info.append((f"act{i}", choice, {}))
+    model = k.Model(inp, h)
+
+    default = rand_type(rng, 8, 20, 3, 8, modes=False)
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado", default_precision=default)
+    names = cfg["LayerName"]
+    if rng.random() < 0.7:
+        names["x"]["Precision"]["result"] = rand_type(rng, 6, 20, 2, 8)
+    strategy_resource = rng.random() < 0.35
+    for name, lkind, _ in layers_info:
+        prec = names[name].setdefault("Precision", {})
+        if lkind in ("dense", "lstm", "gru"):
+            if rng.random() < 0.8:
+                prec["weight"] = rand_type(rng, 4, 16, 1, 4, modes=rng.random() < 0.2)
+                prec["bias"] = rand_type(rng, 4, 16, 1, 6, modes=rng.random() < 0.2)
+            if rng.random() < 0.8:
+                # recurrent kernels multiply two accum_t values exactly in int64: keep them <= 28 bits
+                prec["accum"] = rand_type(rng, 6, 32 if lkind == "dense" else 28, 3, 12)
+            if rng.random() < 0.8:
+                prec["result"] = rand_type(rng, 4, 24, 2, 10)
+        if lkind in ("lstm", "gru"):
+            if rng.random() < 0.5:
+                prec["recurrent_weight"] = rand_type(rng, 4, 16, 1, 4, modes=False)
+            if rng.random() < 0.6:
+                names[name]["table_t"] = rand_type(rng, 6, 20, 1, 3)
+            if rng.random() < 0.6:
+                names[name]["TableSize"] = int(rng.choice([64, 128, 333, 500, 1000, 1024, 2048]))
+            names[name]["Static"] = bool(rng.random() < 0.7)
+            if lkind == "lstm":
+                # hls4ml 1.3.0's LSTM compiles only with input == accum == result
+                t = prec.get("result", default)
+                prec["accum"] = prec["result"] = t
+                names["x"]["Precision"]["result"] = t
+        if lkind in ("sigmoid", "tanh"):
+            if rng.random() < 0.6:
+                names[name]["table_t"] = rand_type(rng, 6, 24, 1, 3)
+            if rng.random() < 0.6:
+                names[name]["TableSize"] = int(rng.choice([50, 128, 333, 1000, 1024, 4096]))
+            if rng.random() < 0.7:
+                prec["result"] = rand_type(rng, 4, 18, 1, 4)
+        elif lkind in ("relu", "leaky", "hard_sigmoid", "linear"):
+            if rng.random() < 0.7:
+                prec["result"] = rand_type(rng, 4, 18, 1, 6, signed=lkind != "leaky" and rng.random() < 0.3)
+        elif lkind == "softmax":
+            impl = str(rng.choice(["stable", "latency", "legacy", "argmax"]))
+            names[name]["Implementation"] = impl
+            if impl in ("stable", "latency"):
+                names[name]["TableSize"] = int(rng.choice([64, 256, 1024]))
+                if rng.random() < 0.5:
+                    names[name]["exp_table_t"] = rand_type(rng, 10, 18, 4, 8)
+                    names[name]["inv_table_t"] = rand_type(rng, 10, 18, 4, 8)
+                if rng.random() < 0.5:
+                    prec["accum"] = rand_type(rng, 10, 20, 4, 8)
+            if rng.random() < 0.7:
+                prec["result"] = rand_type(rng, 6, 18, 1, 4)
+        if strategy_resource and lkind in ("dense", "lstm", "gru"):
+            names[name]["Strategy"] = "Resource"
+    if strategy_resource:
+        cfg["Model"]["Strategy"] = "Resource"
+        for name, lkind, _ in layers_info:
+            if lkind == "dense":
+                layer = model.get_layer(name)
+                n_in_l, n_out_l = layer.kernel.shape
+                names[name]["ReuseFactor"] = int(rng.choice(valid_rfs(int(n_in_l), int(n_out_l))))
+            elif lkind in ("lstm", "gru"):
+                layer = model.get_layer(name)
+                n_in_l, n_out_l = layer.cell.kernel.shape
+                n_st = int(layer.cell.units)
+                common = sorted(set(valid_rfs(int(n_in_l), int(n_out_l))) & set(valid_rfs(n_st, int(n_out_l))))
+                names[name]["ReuseFactor"] = int(rng.choice(common))
+    scale = float(rng.choice([0.5, 2.0, 8.0, 40.0]))
+    return model, cfg, scale
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--out", type=Path, default=Path("runs/fuzz_csim"))
+    args = ap.parse_args(argv)
+
+    from tensorflow import keras
+
+    from fxsim import UnsupportedLayerError, crosscheck
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="fxsim-fuzz-"))
+    tried = compiled = refused = failed_build = 0
+    codes = bad = 0
+    bad_models: list[int] = []
+    kinds: dict[str, int] = {}
+    start = time.time()
+    for trial in range(args.models):
+        rng = np.random.default_rng([args.seed, trial])
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(int(rng.integers(2**31)))
+        tried += 1
+        try:
+            model, cfg, scale = build_trial(rng, keras)
+        except Exception as err:  # a draw Keras/hls4ml cannot even configure
+            print(f"[{trial:4d}] skipped draw: {err}")
+            continue
+        shape = model.input_shape[1:]
+        x = rng.normal(0.0, scale, (args.samples, *shape))
+        x[args.samples // 2:] *= 2.0
+        x = np.round(x * 4096.0) / 4096.0
+        kind = "+".join(sorted({type(layer).__name__ for layer in model.layers} - {"InputLayer"}))
+        directory = work / f"t{trial}"
+        try:
+            rep = crosscheck(model, x, cfg, use_cache=False, directory=directory)
+        except UnsupportedLayerError as err:
+            refused += 1
+            print(f"[{trial:4d}] refused by fxsim ({kind}): {err}")
+            continue
+        except Exception as err:
+            failed_build += 1
+            print(f"[{trial:4d}] hls4ml could not build ({kind}): {type(err).__name__}: {str(err)[:200]}")
+            if "Failed to compile" not in str(err):
+                traceback.print_exc()
+            continue
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        compiled += 1
+        kinds[kind] = kinds.get(kind, 0) + 1
+        n_codes = sum(c.compared for c in rep.layers) + rep.output.compared
+        n_bad = sum(c.mismatches for c in rep.layers) + rep.output.mismatches
+        codes += n_codes
+        bad += n_bad
+        status = "ok" if n_bad == 0 else "MISMATCH"
+        print(f"[{trial:4d}] {status:8s} {kind:40s} {n_codes:>9,} codes {n_bad:>6,} mismatches "
+              f"({time.time() - start:7.0f} s)", flush=True)
+        if n_bad:
+            bad_models.append(trial)
+            case = args.out / f"mismatch-seed{args.seed}-trial{trial}"
+            case.mkdir(parents=True, exist_ok=True)
+            model.save(case / "model.h5")
+            (case / "config.json").write_text(json.dumps(cfg, indent=1, default=str))
+            np.save(case / "x.npy", x)
+            (case / "report.txt").write_text(str(rep))
+            print(rep)
+    shutil.rmtree(work, ignore_errors=True)
+    print()
+    print("fuzz_csim summary")
+    print(f"  seed                 {args.seed}")
+    print(f"  models tried         {tried}")
+    print(f"  compiled and compared {compiled}")
+    print(f"  refused by fxsim     {refused}")
+    print(f"  hls4ml build failed  {failed_build}")
+    print(f"  codes compared       {codes:,}")
+    print(f"  mismatching codes    {bad:,}" + (f" (trials {bad_models})" if bad_models else ""))
+    print(f"  wall time            {time.time() - start:.0f} s")
+    print("  model kinds          " + ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items())))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
