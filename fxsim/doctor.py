@@ -404,14 +404,19 @@ def _qrnn_quantizers(name: str, cfg: dict) -> list[Finding]:
 def _relu_ignored(name: str, cfg: dict, where: str = "") -> list[Finding]:
     out: list[Finding] = []
     if cfg.get("use_sigmoid"):
+        bits, integer = int(cfg.get("bits", 8)), int(cfg.get("integer", 0))
         out.append(Finding(
             "relu-use-sigmoid-ignored", "warning", name,
-            f"{where}quantized_relu(..., use_sigmoid={cfg['use_sigmoid']!r}): QKeras outputs "
-            "2^i·clip(2·round(sigmoid(x/2^i))−1) (a sigmoid-shaped curve) but hls4ml builds a plain "
-            "relu quantized to the same type; note that quantized_relu's third positional argument is "
-            "use_sigmoid, not 'symmetric' as in quantized_bits",
+            f"{where}quantized_relu({bits}, {integer}, use_sigmoid={cfg['use_sigmoid']!r}): hls4ml ignores "
+            f"use_sigmoid and builds a relu into ufixed<{bits},{integer}> (step 2^{integer - bits}); QKeras "
+            "computes 2^i·clip(2·round(σ(x/2^i)·2^b)/2^b − 1) instead, which with its default hard internal "
+            f"sigmoid is a relu on a grid twice as coarse (step 2^{integer - bits + 1}) and with "
+            "set_internal_sigmoid('real') a sigmoid-shaped curve, so QKeras trained and measured another "
+            "function than the hardware's. quantized_relu's third positional argument is use_sigmoid, not "
+            "'symmetric' as in quantized_bits",
             "drop the third argument (quantized_relu(bits, integer)) and retrain",
-            {"use_sigmoid": cfg["use_sigmoid"]},
+            {"use_sigmoid": cfg["use_sigmoid"], "hardware_step": 2.0 ** (integer - bits),
+             "qkeras_step": 2.0 ** (integer - bits + 1)},
         ))
     if cfg.get("relu_upper_bound") is not None and not cfg.get("is_quantized_clip", True):
         out.append(Finding("relu-upper-bound-ignored", "warning", name,
@@ -576,35 +581,45 @@ def _rnn_weights_floored(conversion: Any) -> list[Finding]:
 
 def _removed_qactivations(conversion: Any) -> list[Finding]:
     out: list[Finding] = []
-    hls_names = {layer.name for layer in conversion.hls_model.get_layers()}
     hls_layers = {layer.name: layer for layer in conversion.hls_model.get_layers()}
+    names = set(conversion.config.get("LayerName", {}))
     for klayer in conversion.keras_model.layers:
-        if type(klayer).__name__ != "QActivation" or klayer.name in hls_names:
+        if type(klayer).__name__ != "QActivation" or klayer.name in hls_layers:
             continue
         q = _quantizer(_layer_config(klayer).get("activation"))
         if q is None or q[0] != "quantized_bits":
             continue
-        prev = _inbound(klayer)
-        prev_t = str(hls_layers[prev].get_output_variable().type.precision) if prev in hls_layers else "?"
+        bits, integer = int(q[1].get("bits", 8)), int(q[1].get("integer", 0))
+        wanted = FixedType(bits, integer + 1, True, "RND_CONV", "SAT")
+        prev, nxt = _inbound(klayer), _outbound(klayer)
+        received = hls_layers[nxt].get_input_variable().type.precision if nxt in hls_layers else None
+        if received is not None and _prec(received) == wanted:
+            continue  # the previous layer already delivers the QActivation's type
+        targets = [n for n in (prev, f"{prev}_linear") if n in names]
+        fix = {n: {"result": wanted.hls4ml_str()} for n in targets}
         out.append(Finding(
             "qactivation-removed", "warning", klayer.name,
             f"QActivation({_q_str(q)}) directly after {prev!r}, whose result precision is 'auto', is removed by "
-            f"hls4ml's merge_linear_activation: its quantization to fixed<{q[1].get('bits')},"
-            f"{int(q[1].get('integer', 0)) + 1},RND_CONV,SAT> vanishes and the next layer receives "
-            f"the output of {prev!r} in {prev_t}",
-            f"give {prev!r} that result precision explicitly, e.g. precision={{{prev!r}: {{'result': "
-            f"'fixed<{q[1].get('bits')},{int(q[1].get('integer', 0)) + 1},RND_CONV,SAT>'}}}}",
-            {"previous": prev, "previous_result_t": prev_t},
+            f"hls4ml's merge_linear_activation: its quantization to {wanted} vanishes and "
+            f"{nxt!r} receives {_prec(received) if received is not None else 'the unquantized values'} instead",
+            f"give {' and '.join(map(repr, targets))} that result precision explicitly: precision={fix!r}",
+            {"previous": prev, "next": nxt, "received": str(received), "wanted": str(wanted), "suggested": fix},
         ))
     return out
 
 
 def _inbound(klayer: Any) -> str:
     try:
-        node = klayer.inbound_nodes[0]
-        layers = node.inbound_layers
+        layers = klayer.inbound_nodes[0].inbound_layers
         layers = layers if isinstance(layers, list) else [layers]
         return layers[0].name
+    except (AttributeError, IndexError):
+        return "?"
+
+
+def _outbound(klayer: Any) -> str:
+    try:
+        return klayer.outbound_nodes[0].outbound_layer.name
     except (AttributeError, IndexError):
         return "?"
 
