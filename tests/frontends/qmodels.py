@@ -90,7 +90,7 @@ def qlstm(seed: int = 2, bits: int = 8, integer: int = 1, *, alpha=1, activation
 def qdense_activations(seed: int = 3):
     """QDense stack through every QActivation quantizer hls4ml maps.
 
-    symmetric auto_po2 kernel (hls4ml inserts ApplyAlpha) → real quantized_tanh →
+    symmetric alpha='auto' kernel (hls4ml inserts ApplyAlpha) → real quantized_tanh →
     real quantized_sigmoid → quantized_relu → quantized_bits directly after an
     'auto' QDense (hls4ml removes it) → QDense → softmax.
     """
@@ -100,7 +100,7 @@ def qdense_activations(seed: int = 3):
 
     tf.keras.utils.set_random_seed(seed)
     inp = L.Input((10,), name="inputs")
-    x = qk.QDense(12, kernel_quantizer=qbits(8, 2, 1, "auto_po2"), bias_quantizer=qbits(8, 2, 1), name="fc1")(inp)
+    x = qk.QDense(12, kernel_quantizer=qbits(8, 2, 1, "auto"), bias_quantizer=qbits(8, 2, 1), name="fc1")(inp)
     x = qk.QActivation(qk.quantized_tanh(8, use_real_tanh=True), name="tanh_1")(x)
     x = qk.QDense(8, kernel_quantizer=qbits(6, 1), bias_quantizer=qbits(6, 1), name="fc2")(x)
     x = qk.QActivation(qk.quantized_sigmoid(8, use_real_sigmoid=True), name="sigmoid_2")(x)
