@@ -7,11 +7,18 @@ compiles and runs hls4ml's C simulation).
 
 from fxsim import csim
 from fxsim.csim import crosscheck
+from fxsim.doctor import ConversionRefused, Diagnosis, Finding, doctor
+from fxsim.evaluate import EmulatedModel, Evaluation, emulate, evaluate
 from fxsim.fixed import FixedType, Overflow, Rounding
 from fxsim.frontends.hls4ml import UnsupportedLayerError, from_hls4ml
 from fxsim.model import FxModel, FxTrace, OverflowReport
 
 __all__ = [
+    "ConversionRefused",
+    "Diagnosis",
+    "EmulatedModel",
+    "Evaluation",
+    "Finding",
     "FixedType",
     "FxModel",
     "FxTrace",
@@ -21,5 +28,8 @@ __all__ = [
     "UnsupportedLayerError",
     "crosscheck",
     "csim",
+    "doctor",
+    "emulate",
+    "evaluate",
     "from_hls4ml",
 ]
