@@ -20,6 +20,7 @@ Severities:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -172,10 +173,23 @@ def doctor(model: Any, precision: Any = None, x: np.ndarray | None = None, **opt
                                 "see the other findings; simplify the model to the supported layers"))
         return Diagnosis(findings)
     findings += conversion_findings(conversion)
-    if x is not None and not any(f.severity == "error" for f in findings):
-        from fxsim.frontends.hls4ml import from_hls4ml
+    if any(f.severity == "error" for f in findings):
+        return Diagnosis(findings)
+    from fxsim.frontends.hls4ml import UnsupportedLayerError, from_hls4ml
 
-        findings += data_findings(from_hls4ml(conversion.hls_model), x)
+    try:
+        fx = from_hls4ml(conversion.hls_model)
+    except UnsupportedLayerError as err:
+        match = re.search(r"layer '([^']+)'", str(err))
+        findings.append(Finding(
+            "not-emulated", "error", match.group(1) if match else "model",
+            f"hls4ml builds this, but fxsim does not emulate it: {err}",
+            "change the setting named above to one fxsim emulates, or check this layer with hls4ml's C "
+            "simulation (fxsim.csim)",
+        ))
+        return Diagnosis(findings)
+    if x is not None:
+        findings += data_findings(fx, x)
     return Diagnosis(findings)
 
 

@@ -276,6 +276,22 @@ def test_unsupported_layers_are_named(cls):
         emulate(model)
 
 
+def test_settings_hls4ml_builds_but_fxsim_does_not_emulate_are_named():
+    """QDense with QKeras's default alpha (auto_po2): hls4ml multiplies by po2 exponents (ApplyAlpha)."""
+    qk = qmodels.qkeras()
+    L = qmodels.layers()
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(38)
+    inp = L.Input((6,), name="inputs")
+    out = qk.QDense(4, kernel_quantizer=qk.quantized_bits(8, 2, 1, alpha="auto_po2"), name="fc")(inp)
+    model = qmodels.randomize(tf.keras.Model(inp, out), 38)
+    f = _only(doctor(model), "not-emulated")
+    assert f.severity == "error" and f.layer == "fc_alpha" and "ApplyAlpha" in f.what
+    with pytest.raises(ValueError, match="fc_alpha"):
+        emulate(model)
+
+
 def test_clean_model_has_no_warnings():
     model = qmodels.float_dense(seed=37)
     diag = doctor(model, {"output": {"result": "ap_fixed<16,6>"}})
