@@ -31,13 +31,14 @@ from fxsim.fixed import FixedType, from_codes, weight_codes
 
 SEVERITIES = ("error", "warning", "info")
 
-#: Keras/QKeras layer classes fxsim's emulator handles (through hls4ml's conversion).
-SUPPORTED_LAYERS = frozenset(
-    {
-        "InputLayer", "Dense", "QDense", "Activation", "QActivation", "LSTM", "QLSTM", "GRU", "QGRU",
-        "Softmax", "ReLU", "LeakyReLU", "Flatten", "Reshape", "Dropout",
-    }
-)
+#: Keras layers hls4ml 1.3.0 accepts but cannot build (or builds unverified) on Vivado/Vitis;
+#: every other layer is judged by hls4ml's conversion and fxsim's emulator (``not-emulated``).
+UNBUILDABLE_LAYERS = {
+    "SimpleRNN": "hls4ml 1.3.0 has no Vivado/Vitis template for SimpleRNN",
+    "QSimpleRNN": "hls4ml 1.3.0 has no Vivado/Vitis template for SimpleRNN",
+    "Bidirectional": "hls4ml's Bidirectional path is unverified (its GRU bias handling is suspect)",
+    "QBidirectional": "hls4ml's Bidirectional path is unverified",
+}
 #: Activations ``nnet::activation`` provides for LSTM/GRU (``nnet_recr_activations.h``).
 RNN_ACTIVATIONS = ("tanh", "sigmoid", "relu")
 _RNN_CLASSES = ("LSTM", "GRU", "QLSTM", "QGRU")
@@ -270,7 +271,7 @@ def static_findings(model: Any) -> list[Finding]:
     for layer in model.layers:
         cls = type(layer).__name__
         cfg = _layer_config(layer)
-        if cls not in SUPPORTED_LAYERS:
+        if cls in UNBUILDABLE_LAYERS:
             findings.append(_unsupported(layer.name, cls))
             continue
         if cls in _RNN_CLASSES:
@@ -281,17 +282,11 @@ def static_findings(model: Any) -> list[Finding]:
 
 
 def _unsupported(name: str, cls: str) -> Finding:
-    why = {
-        "SimpleRNN": "hls4ml 1.3.0 has no Vivado/Vitis template for SimpleRNN",
-        "QSimpleRNN": "hls4ml 1.3.0 has no Vivado/Vitis template for SimpleRNN",
-        "Bidirectional": "hls4ml's Bidirectional path is unverified (its GRU bias handling is suspect)",
-        "QBidirectional": "hls4ml's Bidirectional path is unverified",
-    }.get(cls, "fxsim emulates Dense, LSTM, GRU, activations, softmax and reshapes only")
     return Finding(
         "unsupported-layer", "error", name,
-        f"{cls} is not supported: {why}",
-        "replace it by a supported layer (Dense, LSTM, GRU, Activation, Softmax, Flatten)",
-        {"class": cls},
+        f"{cls} is not supported: {UNBUILDABLE_LAYERS[cls]}",
+        "replace it by a supported layer (LSTM or GRU)",
+        {"class": cls, "blocks_conversion": True},
     )
 
 
