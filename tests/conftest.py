@@ -15,27 +15,33 @@ from pathlib import Path
 
 import pytest
 
-REPORT = Path(__file__).resolve().parents[1] / ".cache" / "test-report" / "tally.jsonl"
+REPORT_DIR = Path(__file__).resolve().parents[1] / ".cache" / "test-report"
+ENV = "FXSIM_TEST_TALLY"
 
 
 def pytest_configure(config):
-    if not hasattr(config, "workerinput"):  # controller (or no xdist)
-        REPORT.parent.mkdir(parents=True, exist_ok=True)
-        REPORT.write_text("")
+    if not hasattr(config, "workerinput"):  # controller (or no xdist): one file per run,
+        REPORT_DIR.mkdir(parents=True, exist_ok=True)  # inherited by the xdist workers
+        path = REPORT_DIR / f"tally-{os.getpid()}.jsonl"
+        path.write_text("")
+        os.environ[ENV] = str(path)
 
 
 def tally(section: str, compared: int, mismatches: int, what: str = "values") -> None:
     """Record ``compared`` outputs with ``mismatches`` disagreements under ``section``."""
-    with open(REPORT, "a") as fh:
+    with open(os.environ[ENV], "a") as fh:
         fh.write(json.dumps({"section": section, "compared": int(compared),
                              "mismatches": int(mismatches), "what": what, "pid": os.getpid()}) + "\n")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if hasattr(config, "workerinput") or not REPORT.exists():
+    if hasattr(config, "workerinput"):
         return
+    report = Path(os.environ[ENV])
+    lines = report.read_text().splitlines() if report.exists() else []
+    report.unlink(missing_ok=True)
     totals = defaultdict(lambda: [0, 0, 0, ""])
-    for line in REPORT.read_text().splitlines():
+    for line in lines:
         row = json.loads(line)
         t = totals[row["section"]]
         t[0] += 1
