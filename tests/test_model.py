@@ -124,3 +124,38 @@ def test_width_beyond_int64_raises():
                            FixedType(8, 2), FixedType(62, 20), FixedType(62, 20))])
     with pytest.raises(ValueError, match="fxsim represents at most 62"):
         m.predict(np.zeros((1, 2), np.float64))
+
+
+def _gru_model() -> FxModel:
+    from fxsim.ir import RecurrentSpec
+
+    rng = np.random.default_rng(3)
+    t = FixedType(16, 6)
+    gru = RecurrentSpec(
+        name="gru", cell="gru", input_t=t, n_timesteps=5, weight=rng.integers(-512, 512, (3, 12)),
+        recurrent_weight=rng.integers(-512, 512, (4, 12)), bias=rng.integers(-512, 512, 12),
+        recurrent_bias=rng.integers(-512, 512, 12), weight_t=t, recurrent_weight_t=t, bias_t=t, recurrent_bias_t=t,
+        accum_t=t, result_t=t, table_t=FixedType(18, 8), table_size=1024, activation="tanh",
+        recurrent_activation="sigmoid", return_sequences=True,
+    )
+    return FxModel([InputSpec("x", (5, 3), t), gru, ReshapeSpec("flat", t, (20,))])
+
+
+def test_trace_shows_recurrent_internals_per_step():
+    m = _gru_model()
+    y, tr = m.trace(np.random.default_rng(4).normal(0, 2, (7, 5, 3)).astype(np.float32))
+    assert y.shape == (7, 20) and tr["gru"].shape == (7, 5, 4)
+    internals = [k for k in tr if k.startswith("gru/")]
+    assert internals, "the GRU's per-step internals are missing from the trace"
+    for key in internals:
+        assert tr[key].shape[:2] == (7, 5)
+    np.testing.assert_array_equal(tr["flat"], y)
+    rep = m.overflow_report(np.full((2, 5, 3), 100.0))
+    assert sum(v for q, v in rep["gru"].items()) > 0  # saturating inputs overflow inside the GRU
+
+
+def test_recurrent_model_save_load(tmp_path):
+    m = _gru_model()
+    loaded = FxModel.load(m.save(tmp_path / "gru"))
+    x = np.random.default_rng(5).normal(0, 2, (9, 5, 3))
+    np.testing.assert_array_equal(loaded.predict_codes(x), m.predict_codes(x))
