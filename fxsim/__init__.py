@@ -9,7 +9,20 @@ from fxsim import csim
 from fxsim.csim import crosscheck
 from fxsim.doctor import ConversionRefused, Diagnosis, Finding, doctor
 from fxsim.evaluate import EmulatedModel, Evaluation, emulate, evaluate
-from fxsim.fixed import FixedType, Overflow, Rounding
+from fxsim.fixed import (
+    FixedType,
+    Overflow,
+    Rounding,
+    cast,
+    count_overflows,
+    from_codes,
+    product_type,
+    quantize,
+    sum_type,
+    to_codes,
+    to_int,
+    weight_codes,
+)
 from fxsim.frontends.hls4ml import UnsupportedLayerError, from_hls4ml
 from fxsim.model import FxModel, FxTrace, OverflowReport
 
@@ -26,10 +39,19 @@ __all__ = [
     "OverflowReport",
     "Rounding",
     "UnsupportedLayerError",
+    "cast",
+    "count_overflows",
     "crosscheck",
     "csim",
     "doctor",
     "emulate",
     "evaluate",
+    "from_codes",
     "from_hls4ml",
+    "product_type",
+    "quantize",
+    "sum_type",
+    "to_codes",
+    "to_int",
+    "weight_codes",
 ]
