@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -176,6 +177,7 @@ def build_trial(rng, keras):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", type=int, default=300)
+    ap.add_argument("--start", type=int, default=0, help="first trial index (trials are seeded by (seed, index))")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=Path("runs/fuzz_csim"))
@@ -192,7 +194,12 @@ def main(argv=None) -> int:
     bad_models: list[int] = []
     kinds: dict[str, int] = {}
     start = time.time()
-    for trial in range(args.models):
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))  # finish the trial, then print the summary
+    for trial in range(args.start, args.start + args.models):
+        if stop:
+            print("stopped early (SIGTERM)")
+            break
         rng = np.random.default_rng([args.seed, trial])
         keras.backend.clear_session()
         keras.utils.set_random_seed(int(rng.integers(2**31)))
