@@ -47,13 +47,24 @@ def grid_inputs(rng: np.random.Generator, n: int, shape: tuple[int, ...], scale:
 
 
 def check(record, section: str, model, cfg: dict, x: np.ndarray) -> None:
-    """Crosscheck every traced layer and the output; record and require 0 mismatches."""
-    from fxsim import crosscheck
+    """Crosscheck every traced layer and the output; record and require 0 mismatches.
+
+    Also compares ``predict`` on float32 inputs bit for bit (the float32 entry point
+    and its round-half-even output conversion).
+    """
+    from fxsim import crosscheck, csim, from_hls4ml
 
     report = crosscheck(model, x, cfg)
-    compared = sum(c.compared for c in report.layers) + report.output.compared
-    bad = sum(c.mismatches for c in report.layers) + report.output.mismatches
+    b = csim.build(model, cfg, trace=True)  # the cached build crosscheck just used
+    x32 = x.astype(np.float32)
+    y_csim = np.asarray(b.predict(x32))
+    y_fx = from_hls4ml(b.hls_model).predict(x32)
+    assert y_csim.dtype == y_fx.dtype == np.float32 and y_csim.shape == y_fx.shape
+    bad32 = int(np.sum(y_csim.view(np.int32) != y_fx.view(np.int32)))
+    compared = sum(c.compared for c in report.layers) + report.output.compared + y_fx.size
+    bad = sum(c.mismatches for c in report.layers) + report.output.mismatches + bad32
     record(section, compared, bad, "codes")
+    assert bad32 == 0, f"float32 predict differs in {bad32} of {y_fx.size} outputs"
     if not report.ok:
         flat = x.reshape(x.shape[0], -1)
         lines = [str(report)]
