@@ -271,8 +271,12 @@ def _softmax(layer) -> SoftmaxSpec:
     n_slice = int(_cpp_value(layer, "n_slice"))
     n_outer = int(_cpp_value(layer, "n_outer"))
     n_inner = int(_cpp_value(layer, "n_inner"))
-    if fn == "softmax" and (n_outer != 1 or n_inner != 1):
-        raise UnsupportedLayerError(f"{_where(layer)}: softmax over an inner axis needs softmax_multidim")
+    if fn != "softmax" or n_outer != 1 or n_inner != 1:
+        raise UnsupportedLayerError(
+            f"{_where(layer)}: softmax over a multi-dimensional input ({n_outer}x{n_slice}x{n_inner}, "
+            f"nnet::{fn}) is not emulated: hls4ml 1.3.0's io_parallel project for it does not compile, "
+            "so there is no C simulation to match"
+        )
     scale = _cpp_value(layer, "exp_scale").rstrip("fF")
     return SoftmaxSpec(
         name=layer.name, implementation=impl, input_t=input_t, result_t=result_t, n_slice=n_slice,

@@ -81,3 +81,11 @@ def test_too_wide_type_is_refused(tmp_path):
                                                result="ap_fixed<48,16>")
     with pytest.raises(UnsupportedLayerError, match=r"'fc'.*70 bits.*at most 62"):
         from_hls4ml(_convert(m, cfg, tmp_path))
+
+
+def test_multidimensional_softmax_is_refused(tmp_path):
+    k = keras()
+    inp = k.Input((4, 3), name="x")
+    m = k.Model(inp, k.layers.Softmax(axis=-1, name="sm")(inp))
+    with pytest.raises(UnsupportedLayerError, match=r"'sm' \(Softmax\).*multi-dimensional"):
+        from_hls4ml(_convert(m, base_config(m), tmp_path))
