@@ -115,7 +115,9 @@ def decompose(study, point: Point | None = None, desc: str = "gap") -> Gap:
     generous = space.generous(None, point)
     plans: list[tuple[str, str, list[Key], list[Key], Point, Point]] = []
     for info in space.layers:
-        own = [(info.name, q) for q in info.knobs]
+        own = [(info.name, q) for q in info.knobs if (info.name, q) not in space.pinned]
+        if not own:
+            continue
         keys = _closure(space, own)
         plans.append((info.name, info.kind, own, keys, _recover_point(space, point, keys), _alone_point(space, point, keys)))
     for source in SOURCES:

@@ -127,6 +127,7 @@ class Step:
     move: str
     metric: float
     costs: dict[str, int]
+    point: Point
 
 
 @dataclass
@@ -140,6 +141,12 @@ class SearchResult:
     objective: str
     steps: list[Step] = field(default_factory=list)
     evaluations: int = 0
+
+    start_metric: float = float("nan")
+
+    def path(self) -> list[tuple[Point, float]]:
+        """The start and the point after every step, with the metric the search saw."""
+        return [(self.start, self.start_metric)] + [(s.point, s.metric) for s in self.steps]
 
 
 def _shrink(space: Space, point: Point, move: Move) -> Point | None:
@@ -206,7 +213,7 @@ def greedy_search(evaluate: Evaluate, space: Space, start: Point, threshold: flo
     m_cur = run([current])[0]
     if m_cur < threshold:
         raise ValueError(f"the start point's metric {m_cur:.6g} is below the threshold {threshold:.6g}")
-    result = SearchResult(start, current, m_cur, threshold, objective)
+    result = SearchResult(start, current, m_cur, threshold, objective, start_metric=m_cur)
     moves = [Move(g, kind) for g in space.groups() for kind in ("frac", "int")]
     if tables:
         moves += [Move((), "table", layer) for layer in space.table_layers()]
@@ -249,7 +256,7 @@ def greedy_search(evaluate: Evaluate, space: Space, start: Point, threshold: flo
             break
         current, m_cur = _shrink(space, current, chosen), loss[chosen][2]
         version += 1
-        result.steps.append(Step(str(chosen), m_cur, space.costs(current)))
+        result.steps.append(Step(str(chosen), m_cur, space.costs(current), current))
 
     result.point, result.metric, result.evaluations = current, m_cur, evals
     return result

@@ -251,13 +251,32 @@ class Space:
                 sizes[spec.name] = int(spec.table_size)
             previous = spec.name
         self.base = Point(base_types, sizes)
+        self.pinned: dict[Key, str] = {}
         self._tie = self._build_ties()
 
     # -- structure --
     @property
     def keys(self) -> list[Key]:
-        """Every knob, in layer order."""
+        """Every knob the configuration can change, in layer order (pinned types excluded)."""
+        return [k for k in self.all_keys if k not in self.pinned]
+
+    @property
+    def all_keys(self) -> list[Key]:
+        """Every type of the model, pinned ones included."""
         return [(l.name, q) for l in self.layers for q in l.knobs]
+
+    def pin(self, keys: Mapping[Key, str]) -> None:
+        """Mark types the hls4ml configuration cannot change (``{key: why}``); they keep their base type.
+
+        hls4ml takes a QKeras ``QDense`` weight's type from its quantizer, whatever the
+        configuration says; :class:`analysis.study.Study` finds such types by converting once.
+        """
+        for key in keys:
+            if key not in self.base.types:
+                raise ValueError(f"no type {key} to pin")
+            if len(self.tied(key)) > 1:
+                raise ValueError(f"{key} is tied to {self.tied(key)} and cannot be pinned alone")
+        self.pinned.update(keys)
 
     def layer(self, name: str) -> LayerInfo:
         for info in self.layers:
@@ -266,7 +285,7 @@ class Space:
         raise ValueError(f"no layer {name!r}; layers: {', '.join(l.name for l in self.layers)}")
 
     def _build_ties(self) -> dict[Key, tuple[Key, ...]]:
-        parent: dict[Key, Key] = {k: k for k in self.keys}
+        parent: dict[Key, Key] = {k: k for k in self.all_keys}
 
         def find(k):
             while parent[k] != k:
@@ -279,9 +298,9 @@ class Space:
             for m in members[1:]:
                 parent[find(m)] = find(members[0])
         groups: dict[Key, list[Key]] = {}
-        for k in self.keys:
+        for k in self.all_keys:
             groups.setdefault(find(k), []).append(k)
-        return {k: tuple(groups[find(k)]) for k in self.keys}
+        return {k: tuple(groups[find(k)]) for k in self.all_keys}
 
     def tied(self, key: Key) -> tuple[Key, ...]:
         """The knobs that must always carry the same type as ``key`` (itself included)."""
@@ -309,6 +328,8 @@ class Space:
         for key, t in changes.items():
             if key not in self._tie:
                 raise ValueError(f"{key[0]!r} has no knob {key[1]!r}; knobs: {self.keys}")
+            if key in self.pinned:
+                raise ValueError(f"{key[0]}.{key[1]} cannot be changed through the hls4ml configuration: {self.pinned[key]}")
             for member in self._tie[key]:
                 types[member] = t
         return Point(types, point.table_sizes)
@@ -355,21 +376,28 @@ class Space:
     def widen_integers(self, point: Point, integer: int = GENEROUS.integer) -> Point:
         """Every type with at least ``integer`` integer bits, fractional bits kept: no overflow left."""
         changes = {}
-        for k, t in point.types.items():
+        for k in self.keys:
+            t = point.types[k]
             i = max(t.integer, integer if k[1] != "table_t" else max(t.integer, 2))
             changes[k] = make_type(t.frac + i, i, t)
         return self.with_types(point, changes)
 
     def widen_fractions(self, point: Point, frac: int = GENEROUS.frac) -> Point:
         """Every type with at least ``frac`` fractional bits, integer bits kept: only range limits left."""
-        changes = {k: make_type(t.integer + max(t.frac, frac), t.integer, t) for k, t in point.types.items()}
+        changes = {k: make_type(point.types[k].integer + max(point.types[k].frac, frac), point.types[k].integer,
+                                point.types[k]) for k in self.keys}
         return self.with_types(point, changes)
 
     # -- hls4ml settings --
     def overrides(self, point: Point) -> dict[str, dict]:
-        """Per-layer hls4ml settings for ``point``: ``{layer: {"Precision": {...}, "table_t": ..., "TableSize": n}}``."""
+        """Per-layer hls4ml settings for ``point``: ``{layer: {"Precision": {...}, "table_t": ..., "TableSize": n}}``.
+
+        Pinned types are left out (hls4ml would not honour them).
+        """
         out: dict[str, dict] = {}
         for (layer, q), t in point.types.items():
+            if (layer, q) in self.pinned:
+                continue
             entry = out.setdefault(layer, {})
             if q == "table_t":
                 entry["table_t"] = t.hls4ml_str()
@@ -429,7 +457,7 @@ class Space:
                 "table_bits": self.table_bits(point)}
 
     def describe(self, point: Point) -> list[dict]:
-        """One row per layer: its knobs' types (hls4ml spelling) and table size."""
+        """One row per layer: its types and table size."""
         rows = []
         for info in self.layers:
             row = {"layer": info.name, "kind": info.kind}

@@ -28,28 +28,20 @@ METRICS = ("auc", "accuracy")
 # --- metrics ----------------------------------------------------------------------------
 
 
-def _labels(y: np.ndarray, n_outputs: int) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] > 1:
-        return np.argmax(y, axis=1)
-    return y.reshape(-1).astype(np.int64)
+def metric_value(name: str, scores: np.ndarray, labels: np.ndarray) -> float:
+    """ROC AUC (binary: the sigmoid score; multiclass: one-vs-rest macro) or accuracy, by :mod:`fxsim.metrics`.
 
+    ``labels`` are integer class labels (see :func:`fxsim.metrics.check_labels`).
+    """
+    from fxsim.metrics import classification_metrics
 
-def metric_value(name: str, scores: np.ndarray, y: np.ndarray) -> float:
-    """ROC AUC (binary: the one sigmoid output; multiclass: one-vs-rest macro) or accuracy."""
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r}; valid: {', '.join(METRICS)}")
     scores = np.asarray(scores, dtype=np.float64)
-    scores = scores.reshape(len(scores), -1)
-    labels = _labels(y, scores.shape[1])
-    if name == "accuracy":
-        pred = (scores[:, 0] >= 0.5).astype(np.int64) if scores.shape[1] == 1 else np.argmax(scores, axis=1)
-        return float(np.mean(pred == labels))
-    if name == "auc":
-        from sklearn.metrics import roc_auc_score
-
-        if scores.shape[1] == 1:
-            return float(roc_auc_score(labels, scores[:, 0]))
-        return float(roc_auc_score(labels, scores, multi_class="ovr", average="macro"))
-    raise ValueError(f"unknown metric {name!r}; valid: {', '.join(METRICS)}")
+    value = classification_metrics(labels, scores.reshape(len(scores), -1), names=(name,))[name]
+    if value is None:
+        raise ValueError(f"{name} is undefined on these labels (a single class is present)")
+    return float(value)
 
 
 def default_metric(n_outputs: int) -> str:
@@ -84,6 +76,7 @@ class Verification:
     cached_build: bool
     n_samples: int
     directory: str
+    held_out: bool = False
 
     @property
     def ok(self) -> bool:
@@ -98,6 +91,9 @@ class Timing:
     convert_s: float = 0.0
     predict_s: float = 0.0
     per_call: list[float] = field(default_factory=list)
+    holdout_evaluations: int = 0  # on the held-out samples, not in the totals above
+    holdout_s: float = 0.0
+    other_s: float = 0.0  # hardware of requantized models (the seed study's curve)
 
     @property
     def total_s(self) -> float:
@@ -113,24 +109,40 @@ class Study:
     Parameters
     ----------
     model : a Keras/QKeras model or a ``.h5``/``.keras`` path.
-    x, y : inputs ``(n, *input_shape)`` and labels (integers, 0/1, or one-hot).
+    x, y : inputs ``(n, *input_shape)`` and labels (integers, 0/1, or one-hot; checked by
+        :func:`fxsim.metrics.check_labels`).
     precision : the base precision spec (see :mod:`fxsim.precision`); ``None`` takes the
         QKeras quantizers and hls4ml's defaults.
     metric : ``"auc"`` or ``"accuracy"``; default AUC for one output, accuracy otherwise.
+    holdout : share of the samples kept out of every search (a seeded random split): the
+        searches see ``x``/``y``, the held-out ``x_holdout``/``y_holdout`` confirm their
+        choice and feed the C-simulation check, so a selection cannot fit the noise of the
+        samples it was chosen on.
+    seed : seed of the hold-out split.
     progress : show tqdm progress bars for batches of evaluations.
     **options : hls4ml options (``strategy``, ``reuse_factor``, ``backend`` ...).
     """
 
     def __init__(self, model: Any, x: np.ndarray, y: np.ndarray, precision: Any = None, metric: str | None = None,
-                 progress: bool = True, **options: Any):
+                 holdout: float = 0.0, seed: int = 0, progress: bool = True, **options: Any):
         from fxsim import from_hls4ml
         from fxsim.frontends.keras import convert, input_shape, load_model
 
+        from fxsim.metrics import check_labels
+
         self.model = load_model(model)
-        self.x = _check_inputs(x, input_shape(self.model))
-        self.y = np.asarray(y)
-        if len(self.y) != len(self.x):
-            raise ValueError(f"{len(self.x)} input samples but {len(self.y)} labels")
+        x = _check_inputs(x, input_shape(self.model))
+        n_outputs = int(np.prod(self.model.output_shape[1:]))
+        y = check_labels(y, len(x), n_outputs)
+        if not 0.0 <= holdout < 1.0:
+            raise ValueError(f"holdout must be a fraction in [0, 1), got {holdout}")
+        n_hold = int(round(len(x) * holdout))
+        if holdout > 0 and (n_hold < 2 or len(x) - n_hold < 2):
+            raise ValueError(f"holdout {holdout} of {len(x)} samples leaves too few on one side")
+        order = np.random.default_rng(seed).permutation(len(x))
+        keep, held = np.sort(order[n_hold:]), np.sort(order[:n_hold])
+        self.x, self.y = x[keep], y[keep]
+        self.x_holdout, self.y_holdout = (x[held], y[held]) if n_hold else (None, None)
         self.options = dict(options)
         self.progress = progress
         base = convert(self.model, precision, **self.options)
@@ -138,13 +150,33 @@ class Study:
         self.base_fx = from_hls4ml(base.hls_model)
         self.space = Space(self.base_fx.layers)
         self._layer_names = [spec.name for spec in self.base_fx.layers]
-        n_out = int(np.prod(self.base_fx.output_shape))
-        self.metric = metric or default_metric(n_out)
+        self._find_pinned()
+        self.metric = metric or default_metric(n_outputs)
         if self.metric not in METRICS:
             raise ValueError(f"unknown metric {self.metric!r}; valid: {', '.join(METRICS)}")
         self._cache: dict[str, Evaluated] = {}
+        self._holdout: dict[str, float] = {}
+        self._pairs: dict[str, tuple[float, float | None]] = {}
         self.timing = Timing()
         self._keras: dict[str, np.ndarray] = {}
+
+    def _find_pinned(self) -> None:
+        """Pin the types hls4ml does not take from the configuration (QKeras quantizers decide them)."""
+        from fxsim import from_hls4ml
+        from fxsim.frontends.keras import convert
+
+        probe = self.space.generous()
+        fx = from_hls4ml(convert(self.model, self.config(probe), **self.options).hls_model)
+        built = {spec.name: spec for spec in fx.layers}
+        pinned = {}
+        for (layer, q), want in probe.types.items():
+            spec = built.get(layer)
+            got = getattr(spec, q if q == "table_t" else f"{q}_t", None) if spec is not None else None
+            if got != want:
+                if got != self.space.base.types[(layer, q)]:
+                    raise ValueError(f"{layer}.{q}: asked hls4ml for {want}, it built {got} (base {self.space.base.types[(layer, q)]})")
+                pinned[(layer, q)] = "hls4ml takes it from the layer's QKeras quantizer"
+        self.space.pin(pinned)
 
     # -- Keras side --
     @property
@@ -153,22 +185,68 @@ class Study:
 
         return is_quantized(self.model)
 
-    def keras_scores(self, which: str = "float") -> np.ndarray:
+    def _split(self, holdout: bool) -> tuple[np.ndarray, np.ndarray]:
+        if not holdout:
+            return self.x, self.y
+        if self.x_holdout is None:
+            raise ValueError("this study has no held-out samples (holdout=0)")
+        return self.x_holdout, self.y_holdout
+
+    def keras_scores(self, which: str = "float", holdout: bool = False) -> np.ndarray:
         """Scores of the float model (``"float"``: QKeras layers replaced by their float twins) or
-        of the model itself (``"qkeras"``)."""
-        if which not in self._keras:
+        of the model itself (``"qkeras"``), on the search samples or the held-out ones."""
+        key = f"{which}:{holdout}"
+        if key not in self._keras:
             from fxsim.frontends.keras import float_twin
 
             m = float_twin(self.model) if which == "float" else self.model
-            self._keras[which] = np.asarray(m.predict(self.x, batch_size=2048, verbose=0), dtype=np.float64)
-        return self._keras[which]
+            x, _ = self._split(holdout)
+            self._keras[key] = np.asarray(m.predict(x, batch_size=2048, verbose=0), dtype=np.float64)
+        return self._keras[key]
 
-    def float_metric(self) -> float:
-        return metric_value(self.metric, self.keras_scores("float"), self.y)
+    def float_metric(self, holdout: bool = False) -> float:
+        return metric_value(self.metric, self.keras_scores("float", holdout), self._split(holdout)[1])
 
-    def qkeras_metric(self) -> float | None:
+    def qkeras_metric(self, holdout: bool = False) -> float | None:
         """The QKeras model's own metric, or None for a float model."""
-        return metric_value(self.metric, self.keras_scores("qkeras"), self.y) if self.quantized else None
+        if not self.quantized:
+            return None
+        return metric_value(self.metric, self.keras_scores("qkeras", holdout), self._split(holdout)[1])
+
+    def uniform_pair(self, integer: int, fractional: int, qkeras_samples: int | None = None) -> tuple[float, float | None]:
+        """Hardware and QKeras metric at the uniform width ``(I, F)``, as the seed study compared them.
+
+        For a QKeras model every quantizer is first set to ``quantized_bits(I+F+1, I)``
+        (:func:`analysis.requantize.requantized`): QKeras's metric is that model's, and
+        the hardware is hls4ml's conversion of that model with every configurable type at
+        ``ap_fixed<I+F+1, I+1>`` (so quantizer-pinned weights follow too). For a float
+        model the QKeras metric is None and the hardware is :meth:`evaluate` of
+        ``space.uniform(I, F)``. ``qkeras_samples`` limits the QKeras inputs (its
+        recurrent layers run at a few thousand samples a second).
+        """
+        point = self.space.uniform(integer, fractional)
+        if not self.quantized:
+            return self.evaluate([point])[0], None
+        key = f"uniform:{integer}:{fractional}:{qkeras_samples}"
+        if key not in self._pairs:
+            from analysis.requantize import requantized
+            from fxsim import from_hls4ml
+            from fxsim.frontends.keras import convert
+
+            m = requantized(self.model, integer + fractional + 1, integer)
+            xq = self.x if qkeras_samples is None else self.x[:qkeras_samples]
+            yq = self.y if qkeras_samples is None else self.y[:qkeras_samples]
+            q = metric_value(self.metric, m.predict(xq, batch_size=2048, verbose=0), yq)
+            t0 = time.perf_counter()
+            try:
+                fx = from_hls4ml(convert(m, self.config(point), **self.options).hls_model)
+            except ValueError:
+                hw = float("-inf")
+            else:
+                hw = metric_value(self.metric, fx.predict(self.x), self.y)
+            self.timing.other_s += time.perf_counter() - t0
+            self._pairs[key] = (hw, q)
+        return self._pairs[key]
 
     # -- hardware side --
     def config(self, point: Point) -> dict:
@@ -228,6 +306,22 @@ class Study:
     def scores(self, point: Point) -> np.ndarray:
         return self.emulate(point).predict(self.x)
 
+    def holdout_metric(self, point: Point) -> float:
+        """The hardware metric of ``point`` on the held-out samples (cached)."""
+        if point.key not in self._holdout:
+            x, y = self._split(True)
+            t0 = time.perf_counter()
+            try:
+                fx = self.emulate(point)
+            except ValueError:
+                self._holdout[point.key] = float("-inf")
+                return self._holdout[point.key]
+            t1 = time.perf_counter()
+            self._holdout[point.key] = metric_value(self.metric, fx.predict(x), y)
+            self.timing.holdout_evaluations += 1
+            self.timing.holdout_s += time.perf_counter() - t0
+        return self._holdout[point.key]
+
     def evaluator(self, desc: str | None = None) -> Callable[[Sequence[Point]], list[float]]:
         """``evaluate`` with a fixed progress label, for :mod:`analysis.select`."""
         return lambda points: self.evaluate(points, desc)
@@ -235,6 +329,8 @@ class Study:
     # -- C simulation --
     def verify(self, point: Point, n_samples: int | None = None, use_cache: bool = True) -> Verification:
         """Compile ``point`` with hls4ml (g++), run its C simulation, compare with fxsim.
+
+        Runs on the held-out samples when the study has them, else on the search samples.
 
         Parameters
         ----------
@@ -246,8 +342,8 @@ class Study:
         from fxsim import csim
         from fxsim.fixed import to_codes
 
-        x = self.x if n_samples is None else self.x[:n_samples]
-        y = self.y if n_samples is None else self.y[:n_samples]
+        x, y = self._split(self.x_holdout is not None)
+        x, y = (x, y) if n_samples is None else (x[:n_samples], y[:n_samples])
         config = self.config(point)
         build = csim.build(self.model, config, backend=self.options.get("backend", "Vivado"), use_cache=use_cache)
         t0 = time.perf_counter()
@@ -266,6 +362,7 @@ class Study:
             cached_build=build.cached,
             n_samples=len(x),
             directory=str(build.directory),
+            held_out=self.x_holdout is not None,
         )
 
 

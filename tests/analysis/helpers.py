@@ -59,3 +59,46 @@ def separable_metric(need_frac: dict, need_int: dict, scale: float = 0.02):
         return [metric(p) for p in points]
 
     return metric, evaluate
+
+
+def small_qkeras(cell: str = "gru", steps: int = 6, n_in: int = 4, units: int = 5, seed: int = 0):
+    """inputs(steps x n_in) -> QGRU/QLSTM(units) -> QDense(8) -> QActivation(relu) -> QDense(1) -> sigmoid.
+
+    The seed study's layer names and the zoo's ``default`` QAT recipe (8 bits, 2 integer
+    bits), with random weights scaled so that every layer does something.
+    """
+    import tensorflow as tf
+
+    from fxsim.compat import import_qkeras
+
+    qk = import_qkeras()
+    tf.keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    layers = tf.keras.layers
+
+    def q():
+        return qk.quantized_bits(8, 2, alpha=1)
+
+    rnn = qk.QGRU if cell == "gru" else qk.QLSTM
+    extra = {"reset_after": True} if cell == "gru" else {}
+    inp = layers.Input((steps, n_in), name="inputs")
+    h = rnn(units, activation="tanh", recurrent_activation="sigmoid", kernel_quantizer=q(), recurrent_quantizer=q(),
+            bias_quantizer=q(), name=cell, **extra)(inp)
+    h = qk.QDense(8, kernel_quantizer=q(), bias_quantizer=q(), name="dense_1")(h)
+    h = qk.QActivation(qk.quantized_relu(8, 2), name="relu_1")(h)
+    h = qk.QDense(1, kernel_quantizer=q(), bias_quantizer=q(), name="output")(h)
+    out = layers.Activation("sigmoid", name="output_sigmoid")(h)
+    model = tf.keras.Model(inp, out)
+    model.set_weights([w + rng.normal(scale=0.4, size=w.shape).astype(np.float32) for w in model.get_weights()])
+    return model
+
+
+def labelled_data(model, n: int, seed: int = 0, noise: float = 0.05):
+    """Gaussian inputs and labels the float model nearly separates (AUC around 0.9)."""
+    from fxsim.frontends.keras import float_twin
+
+    rng = np.random.default_rng(seed + 100)
+    x = rng.normal(size=(n, *model.input_shape[1:])).astype(np.float32)
+    scores = float_twin(model).predict(x, verbose=0)[:, 0]
+    y = (scores + rng.normal(scale=noise * scores.std() * 10, size=n) > np.median(scores)).astype(np.int64)
+    return x, y

@@ -109,3 +109,17 @@ def test_point_keys_are_canonical():
     b = space.with_types(space.uniform(2, 5), {k: FixedType(8, 2) for k in space.keys if k[1] != "table_t"})
     assert a == b and hash(a) == hash(b) and a.key == b.key
     assert a != space.uniform(1, 5)
+
+
+def test_pinned_types_stay_put():
+    space = Space(toy_specs("gru"))
+    space.pin({("dense_1", "weight"): "quantizer"})
+    assert ("dense_1", "weight") not in space.keys and ("dense_1", "weight") in space.all_keys
+    p = space.uniform(1, 4)
+    assert p.type("dense_1", "weight") == space.base.type("dense_1", "weight")
+    assert "weight" not in space.overrides(p)["dense_1"]["Precision"]
+    with pytest.raises(ValueError, match="cannot be changed"):
+        space.with_types(p, {("dense_1", "weight"): FixedType(4, 1)})
+    lstm = Space(toy_specs("lstm"))
+    with pytest.raises(ValueError, match="tied"):
+        lstm.pin({("lstm", "accum"): "x"})
