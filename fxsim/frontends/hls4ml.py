@@ -271,10 +271,11 @@ def _softmax(layer) -> SoftmaxSpec:
     n_slice = int(_cpp_value(layer, "n_slice"))
     n_outer = int(_cpp_value(layer, "n_outer"))
     n_inner = int(_cpp_value(layer, "n_inner"))
-    if fn != "softmax" or n_outer != 1 or n_inner != 1:
+    in_shape = tuple(int(d) for d in layer.get_input_variable().shape)
+    if fn != "softmax" or n_outer != 1 or n_inner != 1 or len(in_shape) != 1:
         raise UnsupportedLayerError(
-            f"{_where(layer)}: softmax over a multi-dimensional input ({n_outer}x{n_slice}x{n_inner}, "
-            f"nnet::{fn}) is not emulated: hls4ml 1.3.0's io_parallel project for it does not compile, "
+            f"{_where(layer)}: softmax over a multi-dimensional input {in_shape} (nnet::{fn}, "
+            f"{n_outer}x{n_slice}x{n_inner}) is not emulated: hls4ml 1.3.0's io_parallel project for it does not compile, "
             "so there is no C simulation to match"
         )
     scale = _cpp_value(layer, "exp_scale").rstrip("fF")
