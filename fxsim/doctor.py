@@ -719,7 +719,13 @@ def _table_width(conversion: Any) -> list[Finding]:
 
 
 def data_findings(fx_model: Any, x: np.ndarray, report: Any = None) -> list[Finding]:
-    """Overflow findings from the emulator's per-layer overflow report on ``x``."""
+    """Findings from the emulator's per-layer overflow report on ``x``.
+
+    Values that do not fit their type become one ``overflow`` warning per layer
+    (each quantity with its own wrap/saturate mode); lookup-table indices that fall
+    outside a table (``*index_clip``) are clamped to its end entries, which is the
+    intended saturation of sigmoid/tanh, and become an ``info`` finding.
+    """
     if report is None:
         report = fx_model.overflow_report(x)
     out: list[Finding] = []
@@ -728,17 +734,29 @@ def data_findings(fx_model: Any, x: np.ndarray, report: Any = None) -> list[Find
         if row.overflowed:
             by_layer.setdefault(row.layer, []).append(row)
     for layer, rows in by_layer.items():
-        parts = [f"{r.quantity} {r.overflowed:,} of {r.total:,} in {r.type}" for r in rows]
-        wraps = [r for r in rows if _wraps(r.type)]
-        effect = "wrap around (sign flips)" if wraps else "saturate"
-        out.append(Finding(
-            "overflow", "warning", layer,
-            f"on the given {report.n_samples:,} samples, values overflow their types and {effect}: "
-            + "; ".join(parts),
-            "add integer bits to the overflowing types (result/accum/input of this layer), or use AP_SAT "
-            "types so overflows saturate instead of wrapping",
-            {r.quantity: {"type": r.type, "overflowed": r.overflowed, "total": r.total} for r in rows},
-        ))
+        clipped = [r for r in rows if r.quantity.endswith("index_clip")]
+        over = [r for r in rows if r not in clipped]
+        if over:
+            parts = [f"{r.quantity} {r.overflowed:,} of {r.total:,} {'wrap' if _wraps(r.type) else 'saturate'} "
+                     f"in {r.type}" for r in over]
+            wraps = any(_wraps(r.type) for r in over)
+            out.append(Finding(
+                "overflow", "warning", layer,
+                f"on the given {report.n_samples:,} samples, values do not fit their types"
+                + (" (wrapping flips signs)" if wraps else "") + ": " + "; ".join(parts),
+                "add integer bits to the overflowing types (the layer's result/accum, or the input type for "
+                "'input'), or give them AP_SAT so overflows saturate instead of wrapping",
+                {r.quantity: {"type": r.type, "overflowed": r.overflowed, "total": r.total} for r in over},
+            ))
+        if clipped:
+            parts = [f"{r.quantity} {r.overflowed:,} of {r.total:,}" for r in clipped]
+            out.append(Finding(
+                "table-range-clipped", "info", layer,
+                "lookup-table inputs outside the table's range are clamped to its end entries "
+                "(sigmoid beyond ±8, tanh beyond ±4): " + "; ".join(parts),
+                "none needed unless those inputs matter; the table range is fixed by hls4ml",
+                {r.quantity: {"type": r.type, "clipped": r.overflowed, "total": r.total} for r in clipped},
+            ))
     return out
 
 

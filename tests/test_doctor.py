@@ -259,7 +259,20 @@ def test_overflow_on_the_given_data():
     assert not doctor(model, "ap_fixed<16,6>", x=x).by_code("overflow")
     found = doctor(model, "ap_fixed<16,6>", x=x * 100).by_code("overflow")
     inputs = next(f for f in found if f.layer == "inputs")
-    assert inputs.details["input"]["overflowed"] > 0 and "wrap around" in inputs.what
+    assert inputs.details["input"]["overflowed"] > 0 and "wrapping flips signs" in inputs.what
+    saturating = doctor(model, {"inputs": {"result": "ap_fixed<16,6,AP_RND,AP_SAT>"}}, x=x * 100).by_code("overflow")
+    inputs = next(f for f in saturating if f.layer == "inputs")
+    assert "saturate in ap_fixed<16,6,AP_RND,AP_SAT>" in inputs.what and "wrapping" not in inputs.what
+
+
+def test_table_range_clipping_is_information_not_overflow():
+    model = qmodels.qgru(seed=39)
+    x = qmodels.inputs(39, 1000, (8, 4), scale=3.0)
+    diag = doctor(model, x=x)
+    clipped = _only(diag, "table-range-clipped")
+    assert clipped.severity == "info" and clipped.layer == "gru"
+    assert all(q.endswith("index_clip") for q in clipped.details)
+    assert not any(q.endswith("index_clip") for f in diag.by_code("overflow") for q in f.details)
 
 
 @pytest.mark.parametrize("cls, code, words", [
