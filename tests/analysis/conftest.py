@@ -14,7 +14,7 @@ def gru_model():
 
 @pytest.fixture(scope="session")
 def gru_data(gru_model):
-    return labelled_data(gru_model, 1200)
+    return labelled_data(gru_model, 2400)
 
 
 @pytest.fixture(scope="session")

@@ -61,11 +61,12 @@ def separable_metric(need_frac: dict, need_int: dict, scale: float = 0.02):
     return metric, evaluate
 
 
-def small_qkeras(cell: str = "gru", steps: int = 6, n_in: int = 4, units: int = 5, seed: int = 0):
+def small_qkeras(cell: str = "gru", steps: int = 6, n_in: int = 4, units: int = 5, seed: int = 0, bits: int = 8,
+                 integer: int = 2):
     """inputs(steps x n_in) -> QGRU/QLSTM(units) -> QDense(8) -> QActivation(relu) -> QDense(1) -> sigmoid.
 
-    The seed study's layer names and the zoo's ``default`` QAT recipe (8 bits, 2 integer
-    bits), with random weights scaled so that every layer does something.
+    The seed study's layer names and the zoo's ``default`` QAT recipe (``bits`` total,
+    ``integer`` integer bits), with random weights scaled so that every layer does something.
     """
     import tensorflow as tf
 
@@ -77,7 +78,7 @@ def small_qkeras(cell: str = "gru", steps: int = 6, n_in: int = 4, units: int = 
     layers = tf.keras.layers
 
     def q():
-        return qk.quantized_bits(8, 2, alpha=1)
+        return qk.quantized_bits(bits, integer, alpha=1)
 
     rnn = qk.QGRU if cell == "gru" else qk.QLSTM
     extra = {"reset_after": True} if cell == "gru" else {}
@@ -85,7 +86,7 @@ def small_qkeras(cell: str = "gru", steps: int = 6, n_in: int = 4, units: int = 
     h = rnn(units, activation="tanh", recurrent_activation="sigmoid", kernel_quantizer=q(), recurrent_quantizer=q(),
             bias_quantizer=q(), name=cell, **extra)(inp)
     h = qk.QDense(8, kernel_quantizer=q(), bias_quantizer=q(), name="dense_1")(h)
-    h = qk.QActivation(qk.quantized_relu(8, 2), name="relu_1")(h)
+    h = qk.QActivation(qk.quantized_relu(bits, integer), name="relu_1")(h)
     h = qk.QDense(1, kernel_quantizer=q(), bias_quantizer=q(), name="output")(h)
     out = layers.Activation("sigmoid", name="output_sigmoid")(h)
     model = tf.keras.Model(inp, out)

@@ -50,7 +50,7 @@ def test_every_point_converts_to_exactly_its_types(which, gru_study, lstm_study)
 
 def test_study_metrics_and_split(gru_study, gru_model):
     s = gru_study
-    assert len(s.x) == 600 and len(s.x_holdout) == 600
+    assert len(s.x) == 1200 and len(s.x_holdout) == 1200
     assert s.metric == "auc" and s.quantized
     assert 0.85 < s.float_metric() <= 1.0 and 0.85 < s.float_metric(holdout=True) <= 1.0
     # generous hardware is float up to rounding; the narrowest uniform precision is not
