@@ -367,7 +367,7 @@ def evaluate(
     timing = {"keras": 0.0, "hardware": 0.0}
     from tqdm.auto import tqdm
 
-    with tqdm(total=n, desc=f"evaluate {model.name}", unit="sample", disable=not progress, leave=False) as bar:
+    with tqdm(total=n, desc=f"evaluate {model.name}", unit="sample", disable=not progress) as bar:
         for start in range(0, n, batch_size):
             xb = x[start:start + batch_size]
             t = time.perf_counter()
