@@ -745,7 +745,8 @@ def data_findings(fx_model: Any, x: np.ndarray, report: Any = None) -> list[Find
                 f"on the given {report.n_samples:,} samples, values do not fit their types"
                 + (" (wrapping flips signs)" if wraps else "") + ": " + "; ".join(parts),
                 "add integer bits to the overflowing types (the layer's result/accum, or the input type for "
-                "'input'), or give them AP_SAT so overflows saturate instead of wrapping",
+                "'input')" + (", or give them AP_SAT so overflows saturate instead of wrapping" if wraps else
+                              " if the saturated values matter"),
                 {r.quantity: {"type": r.type, "overflowed": r.overflowed, "total": r.total} for r in over},
             ))
         if clipped:
