@@ -295,7 +295,10 @@ def _scale(layer) -> ScaleSpec:
     scale_obj = layer.weights["scale"].type.precision
     product = _product_kind(layer, layer.get_input_variable().type.precision, scale_obj)
     if product != "mult":
-        raise UnsupportedLayerError(f"{_where(layer)}: product '{product}' is not emulated")
+        raise UnsupportedLayerError(
+            f"{_where(layer)}: product '{product}' (power-of-two scale, e.g. QKeras alpha='auto_po2') "
+            "is not emulated"
+        )
     scale_t = _layer_type(layer, "scale_t")
     bias_t = _layer_type(layer, "bias_t")
     n_in = int(np.prod(layer.get_input_variable().shape))
