@@ -18,26 +18,26 @@ from tests.frontends import qmodels
 pytestmark = pytest.mark.csim
 
 
-def _build_fails(model, precision=None) -> str:
+def _build_fails(model, directory, precision=None) -> str:
     config = hls4ml_config(model, precision)[0]
     with pytest.raises(Exception) as err:
-        csim.build(model, config, use_cache=False)
+        csim.build(model, config, use_cache=False, directory=directory)
     return str(err.value)
 
 
-def test_lstm_with_differing_types_does_not_compile():
+def test_lstm_with_differing_types_does_not_compile(tmp_path):
     qk = qmodels.qkeras()
     model = qmodels.qlstm(seed=51, state_quantizer=qk.quantized_bits(10, 2))
     finding = doctor(model).by_code("lstm-types-differ")
     assert finding and finding[0].severity == "error"
-    assert "compile" in _build_fails(model).lower()
+    assert "compile" in _build_fails(model, tmp_path).lower()
 
 
-def test_hard_sigmoid_recurrent_activation_does_not_compile():
+def test_hard_sigmoid_recurrent_activation_does_not_compile(tmp_path):
     L = qmodels.layers()
     import tensorflow as tf
 
     inp = L.Input((5, 3), name="inputs")
     model = tf.keras.Model(inp, L.GRU(4, recurrent_activation="hard_sigmoid", name="gru")(inp))
     assert [f.code for f in doctor(model).errors] == ["rnn-activation-unsupported"]
-    assert "compile" in _build_fails(model).lower()
+    assert "compile" in _build_fails(model, tmp_path).lower()
