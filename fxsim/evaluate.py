@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,7 @@ def _merge_reports(reports: list[OverflowReport], n: int) -> OverflowReport:
     return OverflowReport(rows, n)
 
 
+@dataclass(eq=False, repr=False)
 class Evaluation:
     """Float, QKeras and hardware outputs of one model on one data set, with metrics.
 
@@ -168,11 +170,28 @@ class Evaluation:
     overflow : the emulator's overflow report on these data.
     hls_config : the resolved hls4ml configuration; ``layer_types`` the final types.
     diagnosis : the conversion doctor's findings, including overflows on these data.
+    emulated : the :class:`EmulatedModel` that produced the hardware outputs.
     seconds : wall time per stage.
     """
 
-    def __init__(self, **fields: Any):
-        self.__dict__.update(fields)
+    model_name: str
+    precision: Any
+    precision_label: str
+    n_samples: int
+    task: str
+    class_names: list[str] | None
+    outputs: dict[str, np.ndarray]
+    hardware_codes: np.ndarray
+    output_t: FixedType
+    metrics: dict[str, dict]
+    gaps: dict[str, dict]
+    agreement: dict[str, dict]
+    overflow: OverflowReport
+    hls_config: dict
+    layer_types: dict
+    diagnosis: Diagnosis
+    emulated: EmulatedModel
+    seconds: dict[str, float]
 
     @property
     def names(self) -> list[str]:

@@ -146,7 +146,9 @@ def resolve_metrics(metric: Any) -> tuple[tuple[str, ...], dict[str, Callable]]:
     for item in items:
         if isinstance(item, str):
             if item not in BUILTIN:
-                raise ValueError(f"unknown metric {item!r}; built-in metrics: {', '.join(BUILTIN)} (or pass a callable)")
+                raise ValueError(
+                    f"unknown metric {item!r}; built-in metrics: {', '.join(BUILTIN)} (or pass a callable)"
+                )
             names.append(item)
         elif isinstance(item, Mapping):
             for key, fn in item.items():

@@ -39,7 +39,9 @@ PRECISION_KEYS = frozenset(
     }
 )
 #: Precision keys hls4ml 1.3.0 emits but never reads (the ``*_t`` direct keys work).
-IGNORED_PRECISION_KEYS = {"table": "table_t", "exp_table": "exp_table_t", "inv_table": "inv_table_t", "inv_inp": "inv_inp_t"}
+IGNORED_PRECISION_KEYS = {
+    "table": "table_t", "exp_table": "exp_table_t", "inv_table": "inv_table_t", "inv_inp": "inv_inp_t",
+}
 
 #: Direct (non-type) layer keys and a check for their values.
 _INT_KEYS = ("TableSize", "table_size", "ReuseFactor", "RecurrentReuseFactor", "exp_table_size", "inv_table_size")

@@ -174,7 +174,8 @@ def test_json_export_is_complete_and_atomic(dense, data, tmp_path):
 @pytest.mark.parametrize("make_x, words", [
     (lambda x: x[:, :5], "shape (1200, 5) does not match the model input (6,)"),
     (lambda x: x.reshape(1200, 2, 3), "does not match the model input"),
-    (lambda x: np.where(np.arange(x.size).reshape(x.shape) == 7, np.nan, x), "1 non-finite values (NaN), first at index (1, 1)"),
+    (lambda x: np.where(np.arange(x.size).reshape(x.shape) == 7, np.nan, x),
+     "1 non-finite values (NaN), first at index (1, 1)"),
     (lambda x: np.where(np.arange(x.size).reshape(x.shape) == 0, np.inf, x), "(inf)"),
     (lambda x: x[:0], "no samples"),
     (lambda x: x.astype(str), "must be numeric"),

@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", required=True, metavar="SPEC",
                    help="type string (e.g. 'ap_fixed<9,3>'), 'none', inline JSON, or a .json file")
     p.add_argument("--data", required=True, metavar="FILE.npz", help="inputs (and optionally labels) as .npz")
-    p.add_argument("--inputs", metavar="KEY", help="array of inputs in the .npz (default: x, x_test, or the only array)")
+    p.add_argument("--inputs", metavar="KEY",
+                   help="array of inputs in the .npz (default: x, x_test, or the only array)")
     p.add_argument("--labels", metavar="KEY", help="array of labels in the .npz (none: outputs are compared only)")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
     p.add_argument("--max-samples", type=int, metavar="N", help="evaluate only the first N samples")

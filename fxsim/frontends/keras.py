@@ -181,7 +181,8 @@ def _json_clean(obj: Any) -> Any:
     return str(obj)
 
 
-def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "Vivado", max_precision: str | None = None) -> dict:
+def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "Vivado",
+                     max_precision: str | None = None) -> dict:
     """``config_from_keras_model(model, granularity='name', backend=backend)`` as plain JSON.
 
     Raises ``ValueError`` naming the layer when hls4ml rejects the model.
@@ -239,7 +240,8 @@ def conversion_hash(model: Any, config: dict, options: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | None = None, **options: Any) -> Conversion:
+def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | None = None,
+            **options: Any) -> Conversion:
     """Convert a Keras/QKeras model with hls4ml under a precision spec.
 
     Parameters

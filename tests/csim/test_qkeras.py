@@ -55,7 +55,8 @@ def case_qlstm_state_quantizer_fixed():
 
 
 def case_qdense_activations():
-    """alpha='auto' QDense (ApplyAlpha), real quantized_tanh/sigmoid, quantized_relu, removed quantized_bits, softmax."""
+    """alpha='auto' QDense (ApplyAlpha), real quantized_tanh/sigmoid, quantized_relu, removed quantized_bits,
+    softmax."""
     return qmodels.qdense_activations(seed=43), None, {}, (10,), 3
 
 

@@ -80,7 +80,8 @@ def qlstm(seed: int = 2, bits: int = 8, integer: int = 1, *, alpha=1, activation
     tf.keras.utils.set_random_seed(seed)
     inp = L.Input((timesteps, features), name="inputs")
     x = qk.QLSTM(units, activation=activation, recurrent_activation=recurrent_activation,
-                 kernel_quantizer=qbits(bits, integer, alpha=alpha), recurrent_quantizer=qbits(bits, integer, alpha=alpha),
+                 kernel_quantizer=qbits(bits, integer, alpha=alpha),
+                 recurrent_quantizer=qbits(bits, integer, alpha=alpha),
                  bias_quantizer=qbits(bits, integer), state_quantizer=state_quantizer, name="lstm", **rnn_kwargs)(inp)
     x = qk.QDense(3, kernel_quantizer=qbits(bits, integer), bias_quantizer=qbits(bits, integer), name="output")(x)
     out = L.Activation("softmax", name="output_softmax")(x)
