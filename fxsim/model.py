@@ -117,11 +117,10 @@ class FxTrace(dict):
 
 
 def _codes_to_float(codes: np.ndarray, t: FixedType, dtype: np.dtype) -> np.ndarray:
-    # float(result_t) / double(result_t): the exact double (<= 53 significant bits),
-    # then round-half-even to float32 as ap_fixed::to_float does.
-    if t.width > 53:
-        raise ValueError(f"{t} has more than 53 significant bits; its float value is not emulated exactly")
-    return from_codes(codes, t).astype(dtype)
+    # float(result_t) / double(result_t) round half to even (ap_fixed::to_float/to_double).
+    # The int64 -> float conversion rounds once, correctly; scaling by 2**-F is then exact.
+    c = np.asarray(codes, dtype=np.int64)
+    return np.ldexp(c.astype(dtype), np.full(c.shape, -t.frac, dtype=np.int32)).astype(dtype, copy=False)
 
 
 # --- the model --------------------------------------------------------------------------
