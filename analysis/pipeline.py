@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from analysis.drift import Drift, recurrent_drift
 from analysis.gap import Gap, decompose
 from analysis.histograms import Histogram, value_histograms
+from analysis.ranges import knob_ranges, trim_integers
 from analysis.select import SearchResult, UniformRow, fewest_uniform_bits, greedy_search
 from analysis.space import Point
 from analysis.study import Study, Verification
@@ -101,6 +102,7 @@ class Selection:
     uniform_holdout: float | None = None
     metric_holdout: float | None = None
     backoff: int = 0
+    trimmed: bool = False
     verification: Verification | None = None
     config: dict | None = None
     uniform_config: dict | None = None
@@ -150,7 +152,7 @@ def _back_off(study: Study, path: list[tuple[Point, float]], holdout_threshold: 
 
 def select_bits(study: Study, target: float = 0.95, objective: str = "bits", integers: Sequence[int] = range(7),
                 max_fractional: int = 16, search: bool = True, verify: bool = True, verify_samples: int | None = None,
-                fresh_build: bool = True, max_evaluations: int = 600) -> Selection:
+                fresh_build: bool = True, max_evaluations: int = 600, trim: bool = True) -> Selection:
     """Choose precisions whose hardware metric is at least ``target`` times the float metric.
 
     Parameters
@@ -163,6 +165,9 @@ def select_bits(study: Study, target: float = 0.95, objective: str = "bits", int
     verify_samples : run the C simulation on the first ``verify_samples`` of those only.
     fresh_build : compile afresh for verification (measures the build time) instead of
         reusing a cached build.
+    max_evaluations : budget of the per-knob search.
+    trim : start the per-knob search from the best uniform point with integer bits
+        trimmed to the value ranges (:mod:`analysis.ranges`) when that still meets the target.
     """
     if not 0 < target <= 1.5:
         raise ValueError(f"target must be a fraction of the float metric such as 0.95 or 0.99, got {target}")
@@ -183,7 +188,15 @@ def select_bits(study: Study, target: float = 0.95, objective: str = "bits", int
     else:
         sel.point, sel.metric = best.point, best.metric
         if search:
-            sel.search = greedy_search(study.evaluator(f"per-knob search ({objective})"), study.space, best.point,
+            start = best.point
+            if trim:
+                # integer bits the value ranges do not need are the cheapest bits to remove: try them in one go
+                trimmed = trim_integers(study.space, best.point, knob_ranges(study))
+                if trimmed != best.point:
+                    m = study.evaluate([trimmed])[0]
+                    if m >= threshold and _holdout_ok(study, trimmed, holdout_threshold):
+                        start, sel.trimmed = trimmed, True
+            sel.search = greedy_search(study.evaluator(f"per-knob search ({objective})"), study.space, start,
                                        threshold, objective, max_evaluations=max_evaluations)
             path = sel.search.path()
             k = _back_off(study, path, holdout_threshold)

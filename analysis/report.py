@@ -152,7 +152,8 @@ def _selection_md(sel: Selection, study, plot_files: dict[str, list[Path]], out:
             + ([_f(sel.uniform_holdout)] if held else []) + [cu["total_bits"], f"{cu['multiplier_cost']:,}", f"{cu['table_bits']:,}"]]
     if sel.search is not None:
         cs = space.costs(sel.point)
-        what = f"{len(sel.search.steps) - sel.backoff} moves from the uniform point"
+        what = f"{len(sel.search.steps) - sel.backoff} moves from the uniform point" + (
+            " after trimming integer bits to the value ranges" if sel.trimmed else "")
         rows.append([f"selected: per-knob search ({sel.objective})", what, _f(sel.metric)]
                     + ([_f(sel.metric_holdout)] if held else []) + [cs["total_bits"], f"{cs['multiplier_cost']:,}", f"{cs['table_bits']:,}"])
     lines += _table(head, rows)
