@@ -1,5 +1,6 @@
 """Structural layers against hls4ml's C simulation: the ApplyAlpha scale layer hls4ml inserts
-for QKeras Dense with ``alpha``, Flatten/Reshape, and QKeras quantized activations."""
+for QKeras Dense with ``alpha``, BatchNormalization (the same ``nnet::normalize``), Flatten/Reshape,
+and QKeras quantized activations."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def case_qkeras_alpha():
     h = q.QDense(10, kernel_quantizer=q.quantized_bits(6, 2, alpha="auto"), bias_quantizer=q.quantized_bits(8, 3),
                  name="qfc0")(h)
     h = q.QActivation(q.quantized_relu(8, 3), name="qrelu0")(h)
+    bn = k.layers.BatchNormalization(name="bn0")
+    h = bn(h)
     h = q.QDense(5, kernel_quantizer=q.quantized_bits(8, 1, alpha="auto"), bias_quantizer=q.quantized_bits(8, 3),
                  name="qfc1")(h)
     h = q.QActivation(q.quantized_bits(8, 2), name="qbits1")(h)
@@ -33,7 +36,12 @@ def case_qkeras_alpha():
     h = q.QDense(3, kernel_quantizer=q.quantized_bits(6, 0, alpha=1), bias_quantizer=q.quantized_bits(6, 2),
                  name="qfc2")(h)
     m = k.Model(inp, h)
-    return m, base_config(m), 2.0
+    rng = np.random.default_rng(21)  # a trained-looking BatchNormalization (not the identity)
+    bn.set_weights([rng.uniform(0.5, 2.0, 10), rng.normal(0, 0.5, 10), rng.normal(0, 1, 10), rng.uniform(0.5, 3, 10)])
+    cfg = base_config(m)
+    cfg["LayerName"]["bn0"]["Precision"].update(scale="ap_fixed<10,3>", bias="ap_fixed<10,4>",
+                                                result="ap_fixed<14,5,AP_RND,AP_SAT>")
+    return m, cfg, 2.0
 
 
 CASES = {"qkeras_alpha_reshape": case_qkeras_alpha}
