@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
+import warnings
 
 # order = order in ``fxsim --help``
 COMMANDS = ("demo", "evaluate", "data", "train", "diagnose", "scan")
@@ -33,7 +36,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_frameworks() -> None:
+    """Keep TensorFlow/Keras chatter out of the command line's output.
+
+    Converting a QKeras model makes Keras warn once per quantizer that it is not a
+    ``Constraint`` (harmless: hls4ml reads the quantizer config), and repeated
+    ``predict`` calls on models of different configurations log tf.function retracing.
+    Neither says anything about the user's model, and together they bury the results.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", message=r"The `keras\.constraints\.serialize\(\)` API", category=UserWarning)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
+    quiet_frameworks()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

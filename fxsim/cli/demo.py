@@ -1,21 +1,34 @@
 """``fxsim demo``: the main job on built-in defaults (what ``./run.sh`` runs).
 
-Shows, on real numbers, what the hardware's fixed-point arithmetic does to them:
-the ap_fixed core's rounding and overflow modes on a sample of values, side by
-side with their float originals.
+1. The ap_fixed core on a handful of real numbers (rounding and overflow modes).
+2. On the shipped QAT top-tagging models (``toptag_gru_q8i2``, ``toptag_lstm_q8i2``)
+   and a small top-tagging set generated with Pythia (fast mode, cached under
+   ``data/cache``): evaluate at the QKeras precision, diagnose the gap at the width
+   the model was trained at (every type ``ap_fixed<8,3>``), select bits for a
+   target, cross-check the selection with one real hls4ml C simulation, and write
+   the report to ``runs/demo/<model>/``.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
+from pathlib import Path
 
 import numpy as np
+
+MODELS = ("toptag_gru_q8i2", "toptag_lstm_q8i2")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the main job end to end on built-in defaults")
     p.add_argument("--out", default="runs/demo", help="folder for the demo's outputs (default: runs/demo)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--models", nargs="+", default=list(MODELS), metavar="NAME",
+                   help=f"zoo models to run (default: {' '.join(MODELS)})")
+    p.add_argument("--jets", type=int, default=3000, help="top-tagging jets to generate (default 3000)")
+    p.add_argument("--target", type=float, default=0.99, help="keep this fraction of the float AUC (default 0.99)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 
@@ -40,6 +53,67 @@ def show_fixed_core(seed: int) -> None:
               f"overflows={n}  max |error| in range={err:.3g}")
 
 
+def top_tagging_set(models: list[str], jets: int, seed: int, progress: bool):
+    """A small generated top-tagging set (fast Pythia, cached), per model rescaled as in training."""
+    from models import zoo
+    from models.datasets import toptag
+
+    ds = toptag.generate(jets, seed=seed, fast=True, progress=progress)
+    return {name: zoo.prepare_inputs(name, ds, split="all") for name in models}
+
+
+def run_model(name: str, x: np.ndarray, y: np.ndarray, out: Path, target: float, progress: bool) -> dict:
+    """Evaluate, diagnose, select, cross-check and report one zoo model; returns the headline numbers."""
+    from analysis.pipeline import bits_curve, diagnose, select_bits
+    from analysis.report import write_report
+    from analysis.study import Study
+    from fxsim.cli.scan import summary_lines
+    from fxsim.evaluate import evaluate
+    from models import zoo
+
+    t0 = time.perf_counter()
+    model = zoo.load(name)
+    print(f"\n== {name}: {len(x):,} generated jets ==")
+    print(evaluate(model, None, x, y, metric=["auc", "accuracy"], progress=progress).table())
+
+    study = Study(model, x, y, holdout=0.5, progress=progress)
+    info = zoo.info(name)
+    bits, integer = int(info["bits"]), int(info["integer"])
+    trained = study.space.uniform(integer, bits - integer - 1)
+    diag = diagnose(study, trained, curve=False, drift_samples=1000, hist_samples=500)
+    print(f"-- gap at the trained width, every type ap_fixed<{bits},{integer + 1}> --")
+    for stage, value, change in diag.gap.stages():
+        print(f"  {stage:<30s} {value:.4f}" + ("" if change is None else f"  ({change:+.4f})"))
+    worst = sorted(diag.gap.sources, key=lambda r: r.alone, reverse=True)[:3]
+    print("  largest sources (metric lost alone): " + ", ".join(f"{r.name} {r.alone:+.4f}" for r in worst))
+
+    print(f"-- bit selection, target {target:g} x float --")
+    sel = select_bits(study, target, integers=range(1, 7), max_fractional=12, max_evaluations=250)
+    print("\n".join(summary_lines(study, sel)))
+    curve = bits_curve(study, fractionals=range(1, 11), qkeras_samples=1000)
+    folder = out / name
+    files = write_report(folder, study, diagnosis=diag, selection=sel, curve=curve, title=f"fxsim demo: {name}",
+                         meta={"model": f"{name} (shipped QAT model, {info['dataset']})",
+                               "data": f"{len(x):,} generated top-tagging jets (Pythia 8, fast mode, cached): "
+                                       f"{len(study.x):,} for the searches, {len(study.x_holdout):,} held out",
+                               "diagnosed precision": f"every type ap_fixed<{bits},{integer + 1}> (the trained width)",
+                               "target": f"{target:g} x float AUC"})
+    print(f"report: {files[0]}  (plots: {', '.join(p.name for p in files if p.suffix == '.png')})")
+    print(f"[{name}: {time.perf_counter() - t0:.0f} s]")
+    v = sel.verification
+    return {"ok": sel.point is not None and v is not None and v.ok and v.metric_csim >= sel.holdout_threshold}
+
+
 def run(args: argparse.Namespace) -> int:
     show_fixed_core(args.seed)
-    return 0
+    from models import zoo
+
+    unknown = [m for m in args.models if m not in zoo.names()]
+    if unknown:
+        raise ValueError(f"unknown zoo models {unknown}; available: {', '.join(zoo.names())}")
+    if args.jets < 200:
+        raise ValueError("--jets must be at least 200")
+    out = Path(args.out)
+    data = top_tagging_set(args.models, args.jets, seed=7 + args.seed, progress=not args.quiet)
+    results = [run_model(name, *data[name], out, args.target, not args.quiet) for name in args.models]
+    return 0 if all(r["ok"] for r in results) else 1
