@@ -1,0 +1,49 @@
+"""``fxsim demo`` (what ``./run.sh`` runs), end to end at a small size.
+
+One shipped QAT model on 400 generated jets: evaluate, diagnose, select bits, one
+real C simulation of the selection, report folder. The command exits non-zero
+unless the C simulation agrees with fxsim and meets the held-out target.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from fxsim.cli import main
+
+pytestmark = pytest.mark.csim
+
+
+def test_demo_runs_end_to_end_and_the_c_simulation_confirms_the_selection(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--models", "toptag_gru_q8i2", "--jets", "400", "--target", "0.95", "--quiet",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "== the ap_fixed core on real numbers ==" in text
+    assert "fxsim evaluate: toptag_gru_q8i2" in text and "ROC AUC" in text
+    assert "-- gap at the trained width, every type ap_fixed<8,3> --" in text
+    best = re.search(r"best uniform\s+(\S+): auc ([\d.]+).*total bits (\d+)", text)
+    selected = re.search(r"selected\s+per-knob: auc ([\d.]+).*total bits (\d+)", text)
+    assert best and selected, text
+    assert int(selected.group(2)) <= int(best.group(3))
+    csim = re.search(r"C simulation\s+auc ([\d.]+) \(fxsim ([\d.]+)\) on ([\d,]+) held-out samples; 0 of ([\d,]+) "
+                     r"output codes differ", text)
+    assert csim, text
+    assert csim.group(1) == csim.group(2)
+    folder = out / "toptag_gru_q8i2"
+    for name in ("summary.md", "selected_config.yml", "selected_config.json", "results.json"):
+        assert (folder / name).exists(), name
+    for plot in ("gap_bars", "state_drift", "value_ranges", "bits_curve", "selection"):
+        assert (folder / "plots" / f"{plot}.png").exists(), plot
+    cfg = json.loads((folder / "selected_config.json").read_text())
+    assert "gru" in cfg["LayerName"]
+
+
+def test_demo_refuses_unknown_models_and_tiny_sets(capsys):
+    assert main(["demo", "--models", "no_such_model"]) == 2
+    assert "unknown zoo models ['no_such_model']" in capsys.readouterr().err
+    assert main(["demo", "--jets", "50"]) == 2
+    assert "--jets must be at least 200" in capsys.readouterr().err
