@@ -298,8 +298,10 @@ def _round_shift(v, d, rmode):
             return np.int64(-1)
         return np.int64(0)
     q = v >> d  # floor (arithmetic shift)
+    if rmode == 0:  # TRN: floor
+        return q
     r = v - (q << d)  # remainder in [0, 2**d)
-    if r == 0 or rmode == 0:  # exact, or TRN
+    if r == 0:  # exact
         return q
     half = np.int64(1) << (d - 1)
     if rmode == 1:  # TRN_ZERO: floor, +1 for negatives
@@ -321,6 +323,18 @@ def _round_shift(v, d, rmode):
 
 
 @nb.njit(cache=True, inline="always")
+def wrap_signed(q, shift):
+    """WRAP into a signed type of ``64 - shift`` bits: the low bits of ``q``, sign-extended."""
+    return (q << shift) >> shift
+
+
+@nb.njit(cache=True, inline="always")
+def saturate(q, lo, hi):
+    """SAT: ``q`` clamped to the type's codes ``[lo, hi]``."""
+    return min(max(q, lo), hi)
+
+
+@nb.njit(cache=True, inline="always")
 def _apply_overflow(q, big, neg, width, signed, omode):
     """Fit the rounded integer ``q`` into ``width`` bits with ``omode``.
 
@@ -333,6 +347,13 @@ def _apply_overflow(q, big, neg, width, signed, omode):
     else:
         hi = (np.int64(1) << width) - 1
         lo = np.int64(0)
+    # WRAP and SAT of an int64 value without branches on the value: the hot paths of every kernel
+    if not big and omode == 0:  # WRAP: keep the low W bits (two's complement when signed)
+        c = wrap_signed(q, 64 - width) if signed else q & hi
+        return c, c != q
+    if not big and (omode == 1 or (omode == 3 and not signed)):  # SAT (SAT_SYM is SAT when unsigned)
+        c = saturate(q, lo, hi)
+        return c, c != q
     over = big or q > hi or q < lo
     if not over:
         if omode == 3 and signed and q == lo and width > 1:
@@ -355,7 +376,7 @@ def _apply_overflow(q, big, neg, width, signed, omode):
     return lo, True
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def requantize(v, src_frac, dst_frac, width, signed, rmode, omode):
     """Convert the exact value ``v * 2**-src_frac`` to a code of the destination type.
 

@@ -24,12 +24,17 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from fxsim.fixed import FixedType, cast, count_overflows, requantize
+from fxsim.fixed import FixedType, Overflow, Rounding, cast, count_overflows, requantize, saturate, wrap_signed
 
 #: Columns of the per-sample overflow counters filled by :func:`dense_batch`.
 DENSE_COUNTERS = ("product", "accumulator", "result")
 
 LATENCY_ORDER = np.zeros((0, 4), dtype=np.int64)
+
+# Rounding and overflow mode numbers (``FixedType.spec``) the fast accumulation loop handles.
+TRN = int(Rounding.TRN)
+WRAP = int(Overflow.WRAP)
+SAT = int(Overflow.SAT)
 
 
 def dense_order(n_in: int, n_out: int, strategy: str = "latency", reuse_factor: int = 1,
@@ -180,7 +185,35 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
         acc[j] = bias_acc[j]
     n_prod = 0
     n_acc = 0
-    if order.shape[0] == 0:
+    d = pf - af
+    if (order.shape[0] == 0 and asg and aw > 1 and (ao == WRAP or ao == SAT)
+            and (d == 0 or (ar == TRN and 0 < d <= 62))):
+        # The common types (signed accum_t, TRN or exact products, WRAP or SAT) as loops without
+        # branches on the data, which the compiler vectorises; the same core casts as requantize.
+        sh = 64 - aw
+        hi = (np.int64(1) << (aw - 1)) - 1
+        lo = -hi - 1
+        for i in range(n_in):
+            xi = x[i]
+            if ao == WRAP:
+                for j in range(n_out):
+                    p = (xi * weight[i, j]) >> d  # TRN: floor; d == 0: exact
+                    pc = wrap_signed(p, sh)
+                    s = acc[j] + pc
+                    sc = wrap_signed(s, sh)
+                    n_prod += pc != p
+                    n_acc += sc != s
+                    acc[j] = sc
+            else:
+                for j in range(n_out):
+                    p = (xi * weight[i, j]) >> d
+                    pc = saturate(p, lo, hi)
+                    s = acc[j] + pc
+                    sc = saturate(s, lo, hi)
+                    n_prod += pc != p
+                    n_acc += sc != s
+                    acc[j] = sc
+    elif order.shape[0] == 0:
         for i in range(n_in):
             xi = x[i]
             for j in range(n_out):
