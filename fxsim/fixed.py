@@ -290,6 +290,20 @@ _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @nb.njit(cache=True, inline="always")
+def round_shift_branchless(v, d, rnd, conv):
+    """``v * 2**-d`` (``0 <= d <= 62``) rounded with no branch on the value, so loops vectorise.
+
+    TRN (``rnd = conv = 0``): floor. RND (``rnd = 1``): to nearest, ties toward +inf.
+    RND_CONV (``conv = 1``): to nearest, ties to even.
+    """
+    q = v >> d  # floor (arithmetic shift)
+    r = v - (q << d)  # remainder in [0, 2**d)
+    half = (np.int64(1) << d) >> 1  # 2**(d-1); for d == 0 nothing is dropped and r == 0 < 1
+    half += half == 0
+    return q + rnd * (r >= half) + conv * ((r > half) | ((r == half) & ((q & 1) == 1)))
+
+
+@nb.njit(cache=True, inline="always")
 def _round_shift(v, d, rmode):
     """Exact ``v * 2**-d`` (``d >= 1``) rounded to an integer with ``rmode``."""
     if d > 62:
@@ -297,9 +311,9 @@ def _round_shift(v, d, rmode):
         if v < 0 and rmode == 0:
             return np.int64(-1)
         return np.int64(0)
+    if rmode == 0 or rmode == 2 or rmode == 6:  # TRN, RND, RND_CONV: the kernels' common modes
+        return round_shift_branchless(v, d, np.int64(rmode == 2), np.int64(rmode == 6))
     q = v >> d  # floor (arithmetic shift)
-    if rmode == 0:  # TRN: floor
-        return q
     r = v - (q << d)  # remainder in [0, 2**d)
     if r == 0:  # exact
         return q

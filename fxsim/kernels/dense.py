@@ -24,7 +24,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from fxsim.fixed import FixedType, Overflow, Rounding, cast, count_overflows, requantize, saturate, wrap_signed
+from fxsim.fixed import FixedType, Overflow, Rounding, cast, count_overflows, requantize, round_shift_branchless, saturate, wrap_signed
 
 #: Columns of the per-sample overflow counters filled by :func:`dense_batch`.
 DENSE_COUNTERS = ("product", "accumulator", "result")
@@ -33,6 +33,8 @@ LATENCY_ORDER = np.zeros((0, 4), dtype=np.int64)
 
 # Rounding and overflow mode numbers (``FixedType.spec``) the fast accumulation loop handles.
 TRN = int(Rounding.TRN)
+RND = int(Rounding.RND)
+RND_CONV = int(Rounding.RND_CONV)
 WRAP = int(Overflow.WRAP)
 SAT = int(Overflow.SAT)
 
@@ -161,6 +163,37 @@ def bias_to_accum(bias: np.ndarray, bias_t: FixedType, accum_t: FixedType) -> tu
     return cast(b, bias_t, accum_t), count_overflows(b, bias_t, accum_t)
 
 
+@nb.njit(cache=True, inline="always")
+def _mac_row(acc, xi, w_row, d, rnd, conv, wrap, sh, lo, hi):
+    """``acc[j] = accum_t(acc[j] + accum_t(xi * w_row[j]))`` for every ``j`` of one input.
+
+    For a signed ``accum_t`` of ``64 - sh`` bits (codes ``[lo, hi]``) that wraps (``wrap``)
+    or saturates, products rounded by :func:`~fxsim.fixed.round_shift_branchless`.
+    Returns the product and accumulator overflow counts.
+    """
+    n_prod = 0
+    n_acc = 0
+    if wrap:
+        for j in range(acc.shape[0]):
+            p = round_shift_branchless(xi * w_row[j], d, rnd, conv)
+            pc = wrap_signed(p, sh)
+            s = acc[j] + pc
+            sc = wrap_signed(s, sh)
+            n_prod += pc != p
+            n_acc += sc != s
+            acc[j] = sc
+    else:
+        for j in range(acc.shape[0]):
+            p = round_shift_branchless(xi * w_row[j], d, rnd, conv)
+            pc = saturate(p, lo, hi)
+            s = acc[j] + pc
+            sc = saturate(s, lo, hi)
+            n_prod += pc != p
+            n_acc += sc != s
+            acc[j] = sc
+    return n_prod, n_acc
+
+
 @nb.njit(cache=True)
 def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts):
     """One sample of ``nnet::dense`` up to (not including) the final cast.
@@ -186,33 +219,23 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
     n_prod = 0
     n_acc = 0
     d = pf - af
+    rnd = np.int64(ar == RND)
+    conv = np.int64(ar == RND_CONV)
     if (order.shape[0] == 0 and asg and aw > 1 and (ao == WRAP or ao == SAT)
-            and (d == 0 or (ar == TRN and 0 < d <= 62))):
-        # The common types (signed accum_t, TRN or exact products, WRAP or SAT) as loops without
-        # branches on the data, which the compiler vectorises; the same core casts as requantize.
+            and (d == 0 or (0 < d <= 62 and (ar == TRN or rnd or conv)))):
+        # The common types (signed accum_t, TRN/RND/RND_CONV or exact products, WRAP or SAT) as
+        # loops without branches on the data, which the compiler vectorises; the core's casts.
         sh = 64 - aw
         hi = (np.int64(1) << (aw - 1)) - 1
         lo = -hi - 1
+        wrap = ao == WRAP
         for i in range(n_in):
-            xi = x[i]
-            if ao == WRAP:
-                for j in range(n_out):
-                    p = (xi * weight[i, j]) >> d  # TRN: floor; d == 0: exact
-                    pc = wrap_signed(p, sh)
-                    s = acc[j] + pc
-                    sc = wrap_signed(s, sh)
-                    n_prod += pc != p
-                    n_acc += sc != s
-                    acc[j] = sc
+            if d == 0 or ar == TRN:  # literal zeros: the rounding terms fold away
+                o1, o2 = _mac_row(acc, x[i], weight[i], d, 0, 0, wrap, sh, lo, hi)
             else:
-                for j in range(n_out):
-                    p = (xi * weight[i, j]) >> d
-                    pc = saturate(p, lo, hi)
-                    s = acc[j] + pc
-                    sc = saturate(s, lo, hi)
-                    n_prod += pc != p
-                    n_acc += sc != s
-                    acc[j] = sc
+                o1, o2 = _mac_row(acc, x[i], weight[i], d, rnd, conv, wrap, sh, lo, hi)
+            n_prod += o1
+            n_acc += o2
     elif order.shape[0] == 0:
         for i in range(n_in):
             xi = x[i]
