@@ -324,16 +324,12 @@ def _round_shift(v, d, rmode):
         return q + 1
     if r < half:
         return q
-    # exact tie
-    if rmode == 2:  # RND: toward +inf
-        return q + 1
+    # exact tie (RND and RND_CONV took round_shift_branchless above)
     if rmode == 3:  # RND_ZERO
         return q + 1 if v < 0 else q
     if rmode == 4:  # RND_INF: away from zero
         return q if v < 0 else q + 1
-    if rmode == 5:  # RND_MIN_INF
-        return q
-    return q + (q & 1)  # RND_CONV: to even
+    return q  # RND_MIN_INF
 
 
 @nb.njit(cache=True, inline="always")
