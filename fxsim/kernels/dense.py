@@ -24,7 +24,17 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from fxsim.fixed import FixedType, Overflow, Rounding, cast, count_overflows, requantize, round_shift_branchless, saturate, wrap_signed
+from fxsim.fixed import (
+    FixedType,
+    Overflow,
+    Rounding,
+    cast,
+    count_overflows,
+    requantize,
+    round_shift_branchless,
+    saturate,
+    wrap_signed,
+)
 
 #: Columns of the per-sample overflow counters filled by :func:`dense_batch`.
 DENSE_COUNTERS = ("product", "accumulator", "result")
