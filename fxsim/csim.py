@@ -267,12 +267,12 @@ def _compare(name: str, t: FixedType, ours: np.ndarray, theirs: np.ndarray) -> L
 
     theirs = np.asarray(theirs, dtype=np.float64).reshape(ours.shape[0], -1)
     ours = ours.reshape(ours.shape[0], -1)
+    codes = to_codes(theirs, t)  # exact up to 53 bits: the C simulation's doubles hold every code
     if t.width <= 53:
-        codes = to_codes(theirs, t)  # exact: the C simulation's doubles hold every code
         bad = np.argwhere(codes != ours)
     else:
-        # wider codes do not survive the double the C simulation returns; compare that double
-        codes = np.zeros_like(ours)
+        # wider codes do not survive the double the C simulation returns: compare that double
+        # (the reported C-sim code is then the code nearest to it)
         bad = np.argwhere(_codes_to_float(ours, t, np.float64) != theirs)
     first = [(int(s), int(i), int(ours[s, i]), int(codes[s, i])) for s, i in bad[:10]]
     return LayerCheck(name, t, int(ours.size), int(len(bad)), first)
