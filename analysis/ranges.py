@@ -84,7 +84,10 @@ def trim_integers(space: Space, point: Point, ranges: dict[Key, tuple[float, flo
     changes = {}
     for group in space.groups():
         t = point.types[group[0]]
-        need = max(integer_bits_needed(*ranges[k], t) for k in group if k in ranges) if any(k in ranges for k in group) else t.integer
+        measured = [k for k in group if k in ranges]
+        if not measured:
+            continue
+        need = max(integer_bits_needed(*ranges[k], t) for k in measured)
         if need < t.integer:
             changes[group[0]] = make_type(t.width - (t.integer - need), need, t)
     return space.with_types(point, changes)
