@@ -294,13 +294,13 @@ def round_shift_branchless(v, d, rnd, conv):
     """``v * 2**-d`` (``0 <= d <= 62``) rounded with no branch on the value, so loops vectorise.
 
     TRN (``rnd = conv = 0``): floor. RND (``rnd = 1``): to nearest, ties toward +inf.
-    RND_CONV (``conv = 1``): to nearest, ties to even.
+    RND_CONV (``conv = 1``): to nearest, ties to even. Rounding to nearest adds half an
+    output step before the floor; ties-to-even adds one less unless the floor is odd.
     """
-    q = v >> d  # floor (arithmetic shift)
-    r = v - (q << d)  # remainder in [0, 2**d)
-    half = (np.int64(1) << d) >> 1  # 2**(d-1); for d == 0 nothing is dropped and r == 0 < 1
-    half += half == 0
-    return q + rnd * (r >= half) + conv * ((r > half) | ((r == half) & ((q & 1) == 1)))
+    half = (np.int64(1) << d) >> 1  # 0 when d == 0: nothing is dropped
+    # RND_CONV: -1 when the floor is even (and bits are dropped), so an exact tie rounds down to it
+    even_fix = ((v >> d) & 1) - (half != 0)
+    return (v + (rnd | conv) * half + conv * even_fix) >> d
 
 
 @nb.njit(cache=True, inline="always")
@@ -414,6 +414,62 @@ def requantize(v, src_frac, dst_frac, width, signed, rmode, omode):
 
 
 @nb.njit(cache=True, inline="always")
+def _requantize_loop(src, d, rnd, conv, wrap, signed, sh, lo, hi, out):
+    # rnd, conv, wrap and signed are literals at each call site, so the branches fold away
+    n_over = 0
+    for k in range(src.shape[0]):
+        q = round_shift_branchless(src[k], d, rnd, conv)
+        if wrap:
+            c = wrap_signed(q, sh) if signed else q & hi
+        else:
+            c = saturate(q, lo, hi)
+        n_over += c != q
+        out[k] = c
+    return n_over
+
+
+@nb.njit(cache=True)
+def requantize_row(src, src_frac, dst, out):
+    """``out[k] = dst(src[k] * 2**-src_frac)`` for a row of codes; returns how many overflowed.
+
+    ``dst`` is a ``FixedType.spec`` tuple; ``out`` may be ``src``. The common types (a
+    right shift of at most 62 bits with TRN/RND/RND_CONV, WRAP or SAT) take loops
+    without branches on the data, which the compiler vectorises; everything else
+    goes through :func:`requantize`.
+    """
+    width, frac, signed, rmode, omode = dst
+    d = src_frac - frac
+    if (0 <= d <= 62 and (rmode == 0 or rmode == 2 or rmode == 6) and width < 63
+            and (omode == 0 or omode == 1 or (omode == 3 and not signed))):
+        sh = 64 - width
+        if signed:
+            hi = (np.int64(1) << (width - 1)) - 1
+            lo = -hi - 1
+        else:
+            hi = (np.int64(1) << width) - 1
+            lo = np.int64(0)
+        if rmode == 0 or d == 0:  # floor, or nothing dropped
+            if omode != 0:
+                return _requantize_loop(src, d, 0, 0, False, True, sh, lo, hi, out)
+            if signed:
+                return _requantize_loop(src, d, 0, 0, True, True, sh, lo, hi, out)
+            return _requantize_loop(src, d, 0, 0, True, False, sh, lo, hi, out)
+        rnd = np.int64(rmode == 2)
+        conv = np.int64(rmode == 6)
+        if omode != 0:
+            return _requantize_loop(src, d, rnd, conv, False, True, sh, lo, hi, out)
+        if signed:
+            return _requantize_loop(src, d, rnd, conv, True, True, sh, lo, hi, out)
+        return _requantize_loop(src, d, rnd, conv, True, False, sh, lo, hi, out)
+    n_over = 0
+    for k in range(src.shape[0]):
+        c, o = requantize(src[k], src_frac, frac, width, signed, rmode, omode)
+        out[k] = c
+        n_over += o
+    return n_over
+
+
+@nb.njit(cache=True, inline="always")
 def _double_to_code(x, frac, width, signed, rmode, omode):
     """Exact ``ap_fixed(double)``: decompose x = mant * 2**exp, then requantize."""
     if x == 0.0:
@@ -450,17 +506,20 @@ def _count_overflow_kernel(codes, src_frac, dst_frac, width, signed, rmode, omod
 
 @nb.njit(cache=True, inline="always")
 def trunc_to_int32(code, frac):
-    """C's ``(int)x`` of a fixed value: truncate toward zero, keep the low 32 bits."""
-    if frac > 0:
-        q = _round_shift(code, frac, 1)
+    """C's ``(int)x`` of a fixed value: truncate toward zero, keep the low 32 bits.
+
+    No branch on the value (only on ``frac``), so loops over codes vectorise.
+    """
+    if frac > 62:
+        q = np.int64(0)  # |code| < 2**62: below one unit, truncated to 0
+    elif frac > 0:
+        q = code >> frac  # floor, then +1 for negatives with dropped bits: toward zero
+        q += (code < 0) & ((code - (q << frac)) != 0)
     elif frac < 0:
         q = code << -frac if -frac < 64 else np.int64(0)
     else:
         q = code
-    q = q & np.int64(0xFFFFFFFF)
-    if q >= np.int64(0x80000000):
-        q -= np.int64(1) << 32
-    return q
+    return wrap_signed(q, 32)
 
 
 @nb.njit(cache=True, parallel=True)

@@ -180,14 +180,14 @@ class FxModel:
         Shape ``(n_samples, output_size)``, or ``(output_size,)`` for a single sample.
         """
         x, n, single, dtype = self._check_input(x)
-        codes = self._run(x, n, trace=None)[0]
+        codes = self._run(x, n, trace=None, count=False)[0]
         out = _codes_to_float(codes.reshape(n, -1), self.output_t, dtype)
         return out[0] if single else out
 
     def predict_codes(self, x: np.ndarray) -> np.ndarray:
         """The output's raw ``result_t`` codes (int64), shaped like :meth:`predict`'s result."""
         x, n, single, _ = self._check_input(x)
-        codes = self._run(x, n, trace=None)[0].reshape(n, -1)
+        codes = self._run(x, n, trace=None, count=False)[0].reshape(n, -1)
         return codes[0] if single else codes
 
     def trace(self, x: np.ndarray) -> tuple[np.ndarray, FxTrace]:
@@ -235,7 +235,7 @@ class FxModel:
             self._runners = [make_runner(spec) for spec in self.layers[1:]]
         return self._runners
 
-    def _run(self, x: np.ndarray, n: int, trace) -> tuple[np.ndarray, OverflowReport]:
+    def _run(self, x: np.ndarray, n: int, trace, count: bool = True) -> tuple[np.ndarray, OverflowReport | None]:
         runners = self._prepare()
         totals: dict[tuple[str, str], list] = {}
         outs = []
@@ -243,11 +243,13 @@ class FxModel:
         for start in range(0, n, CHUNK):
             chunk = x[start:start + CHUNK]
             codes = to_codes(chunk, self.input_t)
-            _add_counts(totals, self.layers[0].name, {"input": (_input_overflows(chunk, self.input_t), codes.size)},
-                        {"input": self.input_t})
+            if count:
+                _add_counts(totals, self.layers[0].name,
+                            {"input": (_input_overflows(chunk, self.input_t), codes.size)}, {"input": self.input_t})
             for runner in runners:
-                codes, counts, internals = runner(codes, trace is not None)
-                _add_counts(totals, runner.name, counts, runner.types)
+                codes, counts, internals = runner(codes, trace is not None, count)
+                if count:
+                    _add_counts(totals, runner.name, counts, runner.types)
                 if trace is not None:
                     traced.setdefault(runner.name, []).append((codes, runner.spec.result_t))
                     for key, (c, t) in (internals or {}).items():
@@ -257,6 +259,8 @@ class FxModel:
             tr, dtype = trace
             for key, parts in traced.items():
                 tr.add(key, np.concatenate([p[0] for p in parts]), parts[0][1], dtype)
+        if not count:
+            return np.concatenate(outs), None  # predict: nobody reads the overflow counts
         rows = [OverflowRow(layer, q, str(t), int(v), int(tot)) for (layer, q), (v, tot, t) in totals.items()]
         return np.concatenate(outs), OverflowReport(rows, n)
 

@@ -1,8 +1,10 @@
 """Bind each layer spec to its kernel: prepared arrays (tables, orders, recast biases) and a call.
 
 A runner is built once per layer (tables and orders are computed then) and called
-per batch as ``runner(codes[n, *in_shape], want_trace) -> (codes[n, *out_shape],
-{quantity: (overflowed, total)}, internals | None)``. ``runner.types`` names the
+per batch as ``runner(codes[n, *in_shape], want_trace, want_counts) -> (codes[n, *out_shape],
+{quantity: (overflowed, total)}, internals | None)``. Without ``want_counts`` the
+dense and recurrent kernels skip counting their products' and accumulators' overflows
+(those counts read 0), which lets the common accumulator types take faster loops. ``runner.types`` names the
 type each counted quantity was cast to.
 """
 
@@ -61,14 +63,14 @@ class DenseRunner(_Runner):
             self.order = dk.dense_order(s.n_in, s.n_out, s.strategy, s.reuse_factor)
         self.types = {"bias": s.accum_t, "product": s.accum_t, "accumulator": s.accum_t, "result": s.result_t}
 
-    def __call__(self, x, want_trace):
+    def __call__(self, x, want_trace, want_counts=True):
         s = self.spec
         n = x.shape[0]
         x2 = np.ascontiguousarray(x.reshape(n, -1))
         out = np.empty((n, s.n_out), dtype=np.int64)
-        counts = np.zeros((n, 3), dtype=np.int64)
+        counts = np.zeros((dk.n_blocks(n), 3), dtype=np.int64)
         dk.dense_batch(x2, s.input_t.frac, self.weight, s.weight_t.frac, self.bias_acc, self.order,
-                       s.accum_t.spec, s.result_t.spec, out, counts)
+                       s.accum_t.spec, s.result_t.spec, out, counts, bool(want_counts))
         c = counts.sum(axis=0)
         terms = n * s.n_in * s.n_out
         return out, {
@@ -104,7 +106,7 @@ class ActivationRunner(_Runner):
         elif kind not in ("linear", "relu"):
             raise ValueError(f"layer {s.name!r}: activation {kind!r} is not emulated")
 
-    def __call__(self, x, want_trace):
+    def __call__(self, x, want_trace, want_counts=True):
         s = self.spec
         n = x.shape[0]
         x2 = np.ascontiguousarray(x.reshape(n, -1))
@@ -166,7 +168,7 @@ class SoftmaxRunner(_Runner):
         elif impl != "argmax":
             raise ValueError(f"layer {s.name!r}: softmax implementation {impl!r} is not emulated")
 
-    def __call__(self, x, want_trace):
+    def __call__(self, x, want_trace, want_counts=True):
         s = self.spec
         n = x.shape[0]
         # [n, n_outer, n_slice, n_inner] -> rows of n_slice values (softmax_multidim)
@@ -206,7 +208,7 @@ class ReshapeRunner(_Runner):
     def __init__(self, spec: ReshapeSpec):
         super().__init__(spec)
 
-    def __call__(self, x, want_trace):
+    def __call__(self, x, want_trace, want_counts=True):
         return x.reshape(x.shape[0], *self.spec.target_shape), {}, None
 
 
@@ -220,7 +222,7 @@ class ScaleRunner(_Runner):
         self.bias = np.ascontiguousarray(s.bias.ravel(), dtype=np.int64)
         self.types = {"result": s.result_t}
 
-    def __call__(self, x, want_trace):
+    def __call__(self, x, want_trace, want_counts=True):
         s = self.spec
         n = x.shape[0]
         x2 = np.ascontiguousarray(x.reshape(n, -1))
@@ -242,8 +244,8 @@ class RecurrentRunner(_Runner):
         empty = np.zeros((0, spec.n_timesteps, spec.n_in), dtype=np.int64)
         recurrent.run_layer(spec, empty, False, self.types)
 
-    def __call__(self, x, want_trace):
-        return self._recurrent.run_layer(self.spec, x, want_trace, self.types)
+    def __call__(self, x, want_trace, want_counts=True):
+        return self._recurrent.run_layer(self.spec, x, want_trace, self.types, want_counts)
 
 
 _FACTORIES = (

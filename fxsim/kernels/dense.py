@@ -31,12 +31,13 @@ from fxsim.fixed import (
     cast,
     count_overflows,
     requantize,
+    requantize_row,
     round_shift_branchless,
     saturate,
     wrap_signed,
 )
 
-#: Columns of the per-sample overflow counters filled by :func:`dense_batch`.
+#: Columns of the per-block overflow counters filled by :func:`dense_batch`.
 DENSE_COUNTERS = ("product", "accumulator", "result")
 
 LATENCY_ORDER = np.zeros((0, 4), dtype=np.int64)
@@ -173,59 +174,114 @@ def bias_to_accum(bias: np.ndarray, bias_t: FixedType, accum_t: FixedType) -> tu
     return cast(b, bias_t, accum_t), count_overflows(b, bias_t, accum_t)
 
 
-@nb.njit(cache=True, inline="always")
-def _mac_row(acc, xi, w_row, d, rnd, conv, wrap, sh, lo, hi):
-    """``acc[j] = accum_t(acc[j] + accum_t(xi * w_row[j]))`` for every ``j`` of one input.
+# How _mac_block casts (a literal at every call): not at all (WRAP, summed modulo 2**64), WRAP, SAT.
+_MODULAR = 0
+_WRAP = 1
+_SAT = 2
 
-    For a signed ``accum_t`` of ``64 - sh`` bits (codes ``[lo, hi]``) that wraps (``wrap``)
-    or saturates, products rounded by :func:`~fxsim.fixed.round_shift_branchless`.
-    Returns the product and accumulator overflow counts.
+
+@nb.njit(cache=True, inline="always")
+def _mac_step(a, p, cast, sh, lo, hi):
+    """``accum_t(a + accum_t(p))`` for a signed ``accum_t`` of ``64 - sh`` bits (codes ``[lo, hi]``).
+
+    Returns ``(sum, product overflowed, sum overflowed)``.
     """
+    if cast == _MODULAR:
+        return a + p, False, False
+    if cast == _WRAP:
+        pc = wrap_signed(p, sh)
+        s = a + pc
+        sc = wrap_signed(s, sh)
+    else:
+        pc = saturate(p, lo, hi)
+        s = a + pc
+        sc = saturate(s, lo, hi)
+    return sc, pc != p, sc != s
+
+
+@nb.njit(cache=True, inline="always")
+def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count):
+    """``acc[j] = accum_t(acc[j] + accum_t(x[i] * weight[i, j]))`` for ``i`` ascending, every ``j``.
+
+    Products rounded by :func:`~fxsim.fixed.round_shift_branchless`, cast with
+    :func:`_mac_step`. Four outputs and two inputs at a time (each accumulator still
+    sees its inputs in order), so an accumulator is loaded and stored once per two
+    products and stays in the fastest cache. ``d, rnd, conv, cast, count`` are
+    literals at the call sites. Returns the product and sum overflow counts (0 unless
+    ``count``).
+    """
+    n_in, n_out = weight.shape
+    n_b = acc.shape[1]
+    i_even = n_in - n_in % 2
     n_prod = 0
     n_acc = 0
-    if wrap:
-        for j in range(acc.shape[0]):
-            p = round_shift_branchless(xi * w_row[j], d, rnd, conv)
-            pc = wrap_signed(p, sh)
-            s = acc[j] + pc
-            sc = wrap_signed(s, sh)
-            n_prod += pc != p
-            n_acc += sc != s
-            acc[j] = sc
-    else:
-        for j in range(acc.shape[0]):
-            p = round_shift_branchless(xi * w_row[j], d, rnd, conv)
-            pc = saturate(p, lo, hi)
-            s = acc[j] + pc
-            sc = saturate(s, lo, hi)
-            n_prod += pc != p
-            n_acc += sc != s
-            acc[j] = sc
+    j = 0
+    while j < n_out:
+        if j + 4 <= n_out:
+            a0, a1, a2, a3 = acc[j], acc[j + 1], acc[j + 2], acc[j + 3]
+            for i in range(0, i_even, 2):
+                xr, xs = x[i], x[i + 1]
+                w0, w1, w2, w3 = weight[i, j], weight[i, j + 1], weight[i, j + 2], weight[i, j + 3]
+                u0, u1, u2, u3 = weight[i + 1, j], weight[i + 1, j + 1], weight[i + 1, j + 2], weight[i + 1, j + 3]
+                for b in range(n_b):
+                    xv, xu = xr[b], xs[b]
+                    s0, p0, q0 = _mac_step(a0[b], round_shift_branchless(xv * w0, d, rnd, conv), cast, sh, lo, hi)
+                    s1, p1, q1 = _mac_step(a1[b], round_shift_branchless(xv * w1, d, rnd, conv), cast, sh, lo, hi)
+                    s2, p2, q2 = _mac_step(a2[b], round_shift_branchless(xv * w2, d, rnd, conv), cast, sh, lo, hi)
+                    s3, p3, q3 = _mac_step(a3[b], round_shift_branchless(xv * w3, d, rnd, conv), cast, sh, lo, hi)
+                    a0[b], p4, q4 = _mac_step(s0, round_shift_branchless(xu * u0, d, rnd, conv), cast, sh, lo, hi)
+                    a1[b], p5, q5 = _mac_step(s1, round_shift_branchless(xu * u1, d, rnd, conv), cast, sh, lo, hi)
+                    a2[b], p6, q6 = _mac_step(s2, round_shift_branchless(xu * u2, d, rnd, conv), cast, sh, lo, hi)
+                    a3[b], p7, q7 = _mac_step(s3, round_shift_branchless(xu * u3, d, rnd, conv), cast, sh, lo, hi)
+                    if count:
+                        n_prod += p0 + p1 + p2 + p3 + p4 + p5 + p6 + p7
+                        n_acc += q0 + q1 + q2 + q3 + q4 + q5 + q6 + q7
+            j_end = j + 4
+            i_rest = i_even  # the odd last input of these four outputs
+        else:
+            j_end = n_out
+            i_rest = 0  # the last outputs, one at a time
+        for jj in range(j, j_end):
+            a = acc[jj]
+            for i in range(i_rest, n_in):
+                xr = x[i]
+                w = weight[i, jj]
+                for b in range(n_b):
+                    a[b], p0, q0 = _mac_step(a[b], round_shift_branchless(xr[b] * w, d, rnd, conv), cast, sh, lo, hi)
+                    if count:
+                        n_prod += p0
+                        n_acc += q0
+        j = j_end
     return n_prod, n_acc
 
 
 @nb.njit(cache=True)
-def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts):
-    """One sample of ``nnet::dense`` up to (not including) the final cast.
+def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts, count):
+    """A block of samples of ``nnet::dense`` up to (not including) the final cast.
+
+    Samples are the innermost axis, so every step is a loop over the block that
+    the compiler vectorises.
 
     Parameters
     ----------
-    x : int64 ``[n_in]`` input codes (``x_frac`` fractional bits).
+    x : int64 ``[n_in, B]`` input codes of ``B`` samples (``x_frac`` fractional bits).
     x_frac : fractional bits of the input type.
     weight : int64 ``[n_in, n_out]`` weight codes, Keras layout.
     w_frac : fractional bits of ``weight_t``.
     bias_acc : int64 ``[n_out]`` biases already in ``accum_t`` (:func:`bias_to_accum`).
     order : int64 ``[n_terms, 4]`` from :func:`dense_order`, or ``[0, 4]`` for the Latency order.
     accum : ``accum_t.spec`` tuple ``(W, F, signed, rounding, overflow)``.
-    acc : int64 ``[n_out]`` output: the accumulators, ``accum_t`` codes.
+    acc : int64 ``[n_out, B]`` output: the accumulators, ``accum_t`` codes.
     counts : int64 array; ``counts[0] +=`` products that overflowed ``accum_t``,
-        ``counts[1] +=`` accumulations that overflowed it.
+        ``counts[1] +=`` accumulations that overflowed it (only when ``count``).
+    count : count the overflows; without, the common types take faster loops.
     """
     aw, af, asg, ar, ao = accum
     pf = x_frac + w_frac  # fractional bits of the exact product
     n_in, n_out = weight.shape
+    n_b = acc.shape[1]
     for j in range(n_out):
-        acc[j] = bias_acc[j]
+        acc[j, :] = bias_acc[j]
     n_prod = 0
     n_acc = 0
     d = pf - af
@@ -238,64 +294,95 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
         sh = 64 - aw
         hi = (np.int64(1) << (aw - 1)) - 1
         lo = -hi - 1
-        wrap = ao == WRAP
-        for i in range(n_in):
-            if d == 0 or ar == TRN:  # literal zeros: the rounding terms fold away
-                o1, o2 = _mac_row(acc, x[i], weight[i], d, 0, 0, wrap, sh, lo, hi)
+        trn = d == 0 or ar == TRN  # then literal zeros: the rounding terms fold away
+        if ao == WRAP and not count:
+            # WRAP keeps the sum modulo 2**W and int64 arithmetic wraps modulo 2**64, so casting
+            # every product and partial sum gives the same code as one cast of the whole sum.
+            if trn:
+                _mac_block(acc, weight, x, d, 0, 0, _MODULAR, sh, lo, hi, False)
             else:
-                o1, o2 = _mac_row(acc, x[i], weight[i], d, rnd, conv, wrap, sh, lo, hi)
-            n_prod += o1
-            n_acc += o2
+                _mac_block(acc, weight, x, d, rnd, conv, _MODULAR, sh, lo, hi, False)
+            for j in range(n_out):
+                for b in range(n_b):
+                    acc[j, b] = wrap_signed(acc[j, b], sh)
+        elif not count:  # SAT
+            if trn:
+                _mac_block(acc, weight, x, d, 0, 0, _SAT, sh, lo, hi, False)
+            else:
+                _mac_block(acc, weight, x, d, rnd, conv, _SAT, sh, lo, hi, False)
+        elif ao == WRAP:
+            if trn:
+                n_prod, n_acc = _mac_block(acc, weight, x, d, 0, 0, _WRAP, sh, lo, hi, True)
+            else:
+                n_prod, n_acc = _mac_block(acc, weight, x, d, rnd, conv, _WRAP, sh, lo, hi, True)
+        elif trn:
+            n_prod, n_acc = _mac_block(acc, weight, x, d, 0, 0, _SAT, sh, lo, hi, True)
+        else:
+            n_prod, n_acc = _mac_block(acc, weight, x, d, rnd, conv, _SAT, sh, lo, hi, True)
     elif order.shape[0] == 0:
         for i in range(n_in):
-            xi = x[i]
             for j in range(n_out):
-                p, o1 = requantize(xi * weight[i, j], pf, af, aw, asg, ar, ao)
-                s, o2 = requantize(acc[j] + p, af, af, aw, asg, ar, ao)
-                acc[j] = s
-                n_prod += o1
-                n_acc += o2
+                w = weight[i, j]
+                for b in range(n_b):
+                    p, o1 = requantize(x[i, b] * w, pf, af, aw, asg, ar, ao)
+                    s, o2 = requantize(acc[j, b] + p, af, af, aw, asg, ar, ao)
+                    acc[j, b] = s
+                    n_prod += o1
+                    n_acc += o2
     else:
         for t in range(order.shape[0]):
+            i = order[t, 0]
             j = order[t, 3]
-            p, o1 = requantize(x[order[t, 0]] * weight[order[t, 1], order[t, 2]], pf, af, aw, asg, ar, ao)
-            s, o2 = requantize(acc[j] + p, af, af, aw, asg, ar, ao)
-            acc[j] = s
-            n_prod += o1
-            n_acc += o2
+            w = weight[order[t, 1], order[t, 2]]
+            for b in range(n_b):
+                p, o1 = requantize(x[i, b] * w, pf, af, aw, asg, ar, ao)
+                s, o2 = requantize(acc[j, b] + p, af, af, aw, asg, ar, ao)
+                acc[j, b] = s
+                n_prod += o1
+                n_acc += o2
     counts[0] += n_prod
     counts[1] += n_acc
 
 
-@nb.njit(cache=True)
-def cast_vector(src, src_frac, dst, out):
-    """``out[k] = dst(src[k])`` for codes with ``src_frac`` fractional bits; returns the overflow count.
+#: Samples per block of the batched kernels (the vectorised axis).
+BLOCK = 128
 
-    ``dst`` is a ``FixedType.spec`` tuple.
-    """
-    dw, df, ds, dr, do = dst
-    n_over = 0
-    for k in range(src.shape[0]):
-        c, o = requantize(src[k], src_frac, df, dw, ds, dr, do)
-        out[k] = c
-        n_over += o
-    return n_over
+
+@nb.njit(cache=True, inline="always")
+def load_block(x, s0, out):
+    """``out[k, b] = x[s0 + b, k]``: a block of flattened samples, samples innermost."""
+    for b in range(out.shape[1]):
+        for k in range(out.shape[0]):
+            out[k, b] = x[s0 + b, k]
 
 
 @nb.njit(cache=True, parallel=True)
-def dense_batch(x, x_frac, weight, w_frac, bias_acc, order, accum, result, out, counts):
+def dense_batch(x, x_frac, weight, w_frac, bias_acc, order, accum, result, out, counts, count):
     """``nnet::dense`` for a batch: ``out[n, n_out] = result_t(dense(x[n, n_in]))``.
 
-    ``accum``/``result`` are ``FixedType.spec`` tuples; ``counts[n, 3]`` receives per
-    sample the overflow counts named in ``DENSE_COUNTERS`` (product, accumulator, result).
-    Parallel over samples.
+    ``accum``/``result`` are ``FixedType.spec`` tuples; ``counts[n_blocks, 3]`` receives
+    per block of ``BLOCK`` samples the overflow counts named in ``DENSE_COUNTERS``
+    (product, accumulator, result; the first two only when ``count``). Parallel over blocks.
     """
     n = x.shape[0]
-    n_out = weight.shape[1]
-    for s in nb.prange(n):
-        acc = np.empty(n_out, dtype=np.int64)
-        dense_accumulate(x[s], x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[s])
-        counts[s, 2] += cast_vector(acc, accum[1], result, out[s])
+    n_in, n_out = weight.shape
+    for blk in nb.prange((n + BLOCK - 1) // BLOCK):
+        s0 = blk * BLOCK
+        n_b = min(BLOCK, n - s0)
+        xb = np.empty((n_in, n_b), dtype=np.int64)
+        load_block(x, s0, xb)
+        acc = np.empty((n_out, n_b), dtype=np.int64)
+        res = np.empty(n_b, dtype=np.int64)
+        dense_accumulate(xb, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[blk], count)
+        for j in range(n_out):
+            counts[blk, 2] += requantize_row(acc[j], accum[1], result, res)
+            for b in range(n_b):
+                out[s0 + b, j] = res[b]
+
+
+def n_blocks(n: int) -> int:
+    """How many ``BLOCK``-sample blocks ``n`` samples make (rows of the kernels' ``counts``)."""
+    return (int(n) + BLOCK - 1) // BLOCK
 
 
 @nb.njit(cache=True, parallel=True)

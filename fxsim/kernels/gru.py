@@ -26,9 +26,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from fxsim.fixed import requantize
-from fxsim.kernels.dense import dense_accumulate
-from fxsim.kernels.recurrent import activate, add_products
+from fxsim.kernels.dense import BLOCK, dense_accumulate, n_blocks
+from fxsim.kernels.recurrent import activate_row, add_products_row, load_step, product_row, store_rows, sum_row
 
 #: ``(name, width in units of n_state, "accum" | "result")`` of each traced internal.
 GRU_TRACE = (
@@ -54,86 +53,73 @@ _TRACE_WIDTH = sum(w for _, w, _ in GRU_TRACE)
 
 
 @nb.njit(cache=True)
-def gru_sample(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-               order_x, order_h, accum, result, table_recr, table_act, table_frac, recr_kind, act_kind,
-               return_sequences, trace, out, internals, counts):
-    """One sample of ``nnet::gru_stack``.
+def gru_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
+              order_x, order_h, accum, result, recr_acc, recr_over, act_acc, act_over, recr_kind, act_kind,
+              return_sequences, trace, count, out, internals, counts):
+    """``nnet::gru_stack`` on the ``n_b`` samples ``x[s0 : s0 + n_b]``.
 
-    ``x [T, n_in]`` input codes; writes ``out [T or 1, n]`` state codes, ``internals
-    [T, 14n]`` (when ``trace``; columns as ``GRU_TRACE``) and adds to ``counts``
+    Every quantity is held as ``[rows, n_b]`` (samples innermost) so each step of the
+    cell is a vectorised loop over the block. Writes ``out[s0 + b]`` and, with
+    ``trace``, ``internals[s0 + b]``; adds the block's overflow counts to ``counts``
     (``GRU_COUNTERS``). Other arguments as :func:`gru_forward`.
     """
-    aw, af, asg, ar, ao = accum
-    rw_, rf, rs, rr, ro = result
-    n_steps = x.shape[0]
+    af = accum[1]
+    rf = result[1]
+    n_steps = x.shape[1]
+    n_in = x.shape[2]
     n = recurrent_weight.shape[0]
-    zx = np.empty(3 * n, dtype=np.int64)
-    zh = np.empty(3 * n, dtype=np.int64)
-    gate = np.empty(2 * n, dtype=np.int64)
-    h = np.zeros(n, dtype=np.int64)
+    nb_ = n * n_b
+    xt = np.empty((n_in, n_b), dtype=np.int64)
+    zx = np.empty((3 * n, n_b), dtype=np.int64)
+    zh = np.empty((3 * n, n_b), dtype=np.int64)
+    h = np.zeros((n, n_b), dtype=np.int64)
+    zxf = zx.reshape(3 * nb_)
+    zhf = zh.reshape(3 * nb_)
+    hf = h.reshape(nb_)
+    pre = np.empty(2 * nb_, dtype=np.int64)  # [z|r] gate pre-activations
+    gate = np.empty(2 * nb_, dtype=np.int64)  # z | r
+    rh = np.empty(nb_, dtype=np.int64)
+    hin = np.empty(nb_, dtype=np.int64)
+    hc = np.empty(nb_, dtype=np.int64)
+    omz = np.empty(nb_, dtype=np.int64)
     fz = af if af > 0 else 0  # (1 - z) is formed exactly with max(F_A, 0) fractional bits
     one = np.int64(1) << fz
-    c_pre = 0
-    c_gclip = 0
-    c_gate = 0
-    c_rh = 0
-    c_hin = 0
-    c_cclip = 0
-    c_cand = 0
-    c_h = 0
     for t in range(n_steps):
-        dense_accumulate(x[t], x_frac, weight, w_frac, bias_acc, order_x, accum, zx, counts[0:2])
-        dense_accumulate(h, rf, recurrent_weight, rw_frac, recurrent_bias_acc, order_h, accum, zh, counts[2:4])
+        load_step(x, s0, t, xt)
+        dense_accumulate(xt, x_frac, weight, w_frac, bias_acc, order_x, accum, zx, counts[0:2], count)
+        dense_accumulate(h, rf, recurrent_weight, rw_frac, recurrent_bias_acc, order_h, accum, zh, counts[2:4], count)
+        counts[4] += sum_row(zxf[:2 * nb_], zhf[:2 * nb_], af, accum, pre)
+        o, clip = activate_row(pre, af, recr_kind, recr_acc, recr_over, accum, gate)
+        counts[5] += clip
+        counts[6] += o
+        counts[7] += product_row(gate[nb_:], zhf[2 * nb_:], 2 * af, accum, rh)  # r * zh[h]
+        counts[8] += sum_row(zxf[2 * nb_:], rh, af, accum, hin)
+        o, clip = activate_row(hin, af, act_kind, act_acc, act_over, accum, hc)
+        counts[9] += clip
+        counts[10] += o
+        for k in range(nb_):
+            omz[k] = one - (gate[k] << (fz - af))
+        counts[11] += add_products_row(hc, omz, af + fz, hf, gate[:nb_], rf + af, result, hf)
         if trace:
-            internals[t, 0:3 * n] = zx
-            internals[t, 3 * n:6 * n] = zh
-        for j in range(2 * n):
-            v, o = requantize(zx[j] + zh[j], af, af, aw, asg, ar, ao)
-            c_pre += o
-            g, o2, clip = activate(v, af, recr_kind, table_recr, table_frac, accum)
-            gate[j] = g
-            c_gate += o2
-            c_gclip += clip
-            if trace:
-                internals[t, 6 * n + j] = v
-                internals[t, 8 * n + j] = g
-        for j in range(n):
-            z = gate[j]
-            rh, o1 = requantize(gate[n + j] * zh[2 * n + j], 2 * af, af, aw, asg, ar, ao)
-            hin, o2 = requantize(zx[2 * n + j] + rh, af, af, aw, asg, ar, ao)
-            hc, o3, clip = activate(hin, af, act_kind, table_act, table_frac, accum)
-            omz = one - (z << (fz - af))
-            hn, o4 = add_products(hc, omz, af + fz, h[j], z, rf + af, result)
-            h[j] = hn
-            c_rh += o1
-            c_hin += o2
-            c_cand += o3
-            c_cclip += clip
-            c_h += o4
-            if trace:
-                internals[t, 10 * n + j] = rh
-                internals[t, 11 * n + j] = hin
-                internals[t, 12 * n + j] = hc
-                internals[t, 13 * n + j] = hn
+            store_rows(internals, s0, t, 0, zxf, n_b)
+            store_rows(internals, s0, t, 3 * n, zhf, n_b)
+            store_rows(internals, s0, t, 6 * n, pre, n_b)
+            store_rows(internals, s0, t, 8 * n, gate, n_b)
+            store_rows(internals, s0, t, 10 * n, rh, n_b)
+            store_rows(internals, s0, t, 11 * n, hin, n_b)
+            store_rows(internals, s0, t, 12 * n, hc, n_b)
+            store_rows(internals, s0, t, 13 * n, hf, n_b)
         if return_sequences:
-            out[t] = h
+            store_rows(out, s0, t, 0, hf, n_b)
     if not return_sequences:
-        out[0] = h
-    counts[4] += c_pre
-    counts[5] += c_gclip
-    counts[6] += c_gate
-    counts[7] += c_rh
-    counts[8] += c_hin
-    counts[9] += c_cclip
-    counts[10] += c_cand
-    counts[11] += c_h
+        store_rows(out, s0, 0, 0, hf, n_b)
 
 
 @nb.njit(cache=True, parallel=True)
 def gru_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                order_x, order_h, accum, result, table_recr, table_act, table_frac, recr_kind, act_kind,
-                return_sequences, trace, out, internals, counts):
-    """``nnet::gru_stack`` for a batch, parallel over samples.
+                order_x, order_h, accum, result, recr_acc, recr_over, act_acc, act_over, recr_kind, act_kind,
+                return_sequences, trace, count, out, internals, counts):
+    """``nnet::gru_stack`` for a batch, parallel over blocks of ``BLOCK`` samples.
 
     Parameters
     ----------
@@ -145,24 +131,28 @@ def gru_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, 
     order_x, order_h : accumulation orders of the two dense products
         (``fxsim.kernels.dense.dense_order``; ``[0, 4]`` for Latency).
     accum, result : ``FixedType.spec`` tuples of ``accum_t`` and ``result_t``.
-    table_recr, table_act : ``table_t`` codes of the recurrent activation's and the
-        activation's table (``fxsim.kernels.lut.build_table``; empty for relu), with
-        ``table_frac`` fractional bits.
+    recr_acc, recr_over, act_acc, act_over : the recurrent activation's and the
+        activation's lookup tables cast to ``accum_t``, with per-entry overflow flags
+        (``fxsim.kernels.recurrent.accum_table``; empty for relu).
     recr_kind, act_kind : ``SIGMOID``, ``TANH`` or ``RELU`` (``fxsim.kernels.recurrent``).
     return_sequences : write every step's state, else only the last.
     trace : fill ``internals``.
+    count : count the input and recurrent products' and accumulators' overflows (else
+        those counters stay 0 and the common accumulator types run faster).
     out : int64 ``[n, T or 1, n_state]`` output codes of ``result_t``.
     internals : int64 ``[n, T, 14 n_state]`` (columns as ``GRU_TRACE``) when ``trace``,
         else any ``[n, ...]`` array (untouched).
-    counts : int64 ``[n, len(GRU_COUNTERS)]``, per-sample overflow counts (added to).
+    counts : int64 ``[n_blocks(n), len(GRU_COUNTERS)]``, overflow counts per block (added to).
     """
-    for s in nb.prange(x.shape[0]):
-        gru_sample(x[s], x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                   order_x, order_h, accum, result, table_recr, table_act, table_frac, recr_kind, act_kind,
-                   return_sequences, trace, out[s], internals[s], counts[s])
+    n = x.shape[0]
+    for blk in nb.prange((n + BLOCK - 1) // BLOCK):
+        s0 = blk * BLOCK
+        gru_block(x, s0, min(BLOCK, n - s0), x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
+                  recurrent_bias_acc, order_x, order_h, accum, result, recr_acc, recr_over, act_acc, act_over,
+                  recr_kind, act_kind, return_sequences, trace, count, out, internals, counts[blk])
 
 
-def run(spec, prepared, x: np.ndarray, trace: bool):
+def run(spec, prepared, x: np.ndarray, trace: bool, count: bool = True):
     """Run a prepared GRU spec on ``x [n, T, n_in]`` codes (see ``fxsim.kernels.recurrent.run_recurrent``)."""
     from fxsim.kernels.recurrent import RecurrentResult
 
@@ -171,11 +161,11 @@ def run(spec, prepared, x: np.ndarray, trace: bool):
     p = prepared
     out = np.empty((n, steps if spec.return_sequences else 1, m), dtype=np.int64)
     internals = np.empty((n, steps, _TRACE_WIDTH * m) if trace else (n, 1, 1), dtype=np.int64)
-    counts = np.zeros((n, len(GRU_COUNTERS)), dtype=np.int64)
+    counts = np.zeros((n_blocks(n), len(GRU_COUNTERS)), dtype=np.int64)
     gru_forward(x, spec.input_t.frac, p.weight, spec.weight_t.frac, p.recurrent_weight,
                 spec.recurrent_weight_t.frac, p.bias_acc, p.recurrent_bias_acc, p.order_x, p.order_h,
-                spec.accum_t.spec, spec.result_t.spec, p.table_recr, p.table_act, spec.table_t.frac,
-                p.recr_kind, p.act_kind, bool(spec.return_sequences), bool(trace), out, internals, counts)
+                spec.accum_t.spec, spec.result_t.spec, *p.table_recr_acc, *p.table_act_acc,
+                p.recr_kind, p.act_kind, bool(spec.return_sequences), bool(trace), bool(count), out, internals, counts)
     c = counts.sum(axis=0)
     per_step = n * steps
     luts_recr = p.recr_kind != 2

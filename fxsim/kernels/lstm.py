@@ -25,9 +25,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from fxsim.fixed import requantize
-from fxsim.kernels.dense import dense_accumulate
-from fxsim.kernels.recurrent import activate, add_products
+from fxsim.kernels.dense import BLOCK, dense_accumulate, n_blocks
+from fxsim.kernels.recurrent import activate_row, add_products_row, load_step, product_row, store_rows, sum_row
 
 #: ``(name, width in units of n_state, "accum" | "result")`` of each traced internal.
 LSTM_TRACE = (
@@ -54,95 +53,73 @@ _TRACE_WIDTH = sum(w for _, w, _ in LSTM_TRACE)
 
 
 @nb.njit(cache=True)
-def lstm_sample(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                order_x, order_h, accum, result, table_recr, table_act, table_frac, recr_kind, act_kind,
-                return_sequences, trace, out, internals, counts):
-    """One sample of ``nnet::lstm_stack``.
+def lstm_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
+               order_x, order_h, accum, result, recr_acc, recr_over, act_acc, act_over, recr_kind, act_kind,
+               return_sequences, trace, count, out, internals, counts):
+    """``nnet::lstm_stack`` on the ``n_b`` samples ``x[s0 : s0 + n_b]``.
 
-    ``x [T, n_in]`` input codes; writes ``out [T or 1, n]`` hidden-state codes,
-    ``internals [T, 19n]`` (when ``trace``; columns as ``LSTM_TRACE``) and adds to
-    ``counts`` (``LSTM_COUNTERS``). Other arguments as :func:`lstm_forward`.
+    Every quantity is held as ``[rows, n_b]`` (samples innermost) so each step of the
+    cell is a vectorised loop over the block. Writes ``out[s0 + b]`` and, with
+    ``trace``, ``internals[s0 + b]``; adds the block's overflow counts to ``counts``
+    (``LSTM_COUNTERS``). Other arguments as :func:`lstm_forward`.
     """
-    aw, af, asg, ar, ao = accum
-    rw_, rf, rs, rr, ro = result
-    n_steps = x.shape[0]
+    af = accum[1]
+    rf = result[1]
+    n_steps = x.shape[1]
+    n_in = x.shape[2]
     n = recurrent_weight.shape[0]
-    zx = np.empty(4 * n, dtype=np.int64)
-    zh = np.empty(4 * n, dtype=np.int64)
-    act = np.empty(4 * n, dtype=np.int64)  # i | f | g | o in accum_t
-    h = np.zeros(n, dtype=np.int64)
-    c = np.zeros(n, dtype=np.int64)
-    c_pre = 0
-    c_gclip = 0
-    c_gate = 0
-    c_cclip = 0
-    c_cand = 0
-    c_c = 0
-    c_sclip = 0
-    c_s = 0
-    c_h = 0
+    nb_ = n * n_b
+    xt = np.empty((n_in, n_b), dtype=np.int64)
+    zx = np.empty((4 * n, n_b), dtype=np.int64)
+    zh = np.empty((4 * n, n_b), dtype=np.int64)
+    h = np.zeros((n, n_b), dtype=np.int64)
+    zxf = zx.reshape(4 * nb_)
+    zhf = zh.reshape(4 * nb_)
+    hf = h.reshape(nb_)
+    c = np.zeros(nb_, dtype=np.int64)
+    pre = np.empty(4 * nb_, dtype=np.int64)
+    act = np.empty(4 * nb_, dtype=np.int64)  # i | f | g | o in accum_t
+    s = np.empty(nb_, dtype=np.int64)
     for t in range(n_steps):
-        dense_accumulate(x[t], x_frac, weight, w_frac, bias_acc, order_x, accum, zx, counts[0:2])
-        dense_accumulate(h, rf, recurrent_weight, rw_frac, recurrent_bias_acc, order_h, accum, zh, counts[2:4])
+        load_step(x, s0, t, xt)
+        dense_accumulate(xt, x_frac, weight, w_frac, bias_acc, order_x, accum, zx, counts[0:2], count)
+        dense_accumulate(h, rf, recurrent_weight, rw_frac, recurrent_bias_acc, order_h, accum, zh, counts[2:4], count)
+        counts[4] += sum_row(zxf, zhf, af, accum, pre)
+        o1, clip1 = activate_row(pre[:2 * nb_], af, recr_kind, recr_acc, recr_over, accum, act[:2 * nb_])
+        o2, clip2 = activate_row(pre[3 * nb_:], af, recr_kind, recr_acc, recr_over, accum, act[3 * nb_:])
+        counts[5] += clip1 + clip2
+        counts[6] += o1 + o2
+        o, clip = activate_row(pre[2 * nb_:3 * nb_], af, act_kind, act_acc, act_over, accum, act[2 * nb_:3 * nb_])
+        counts[7] += clip
+        counts[8] += o
+        # c = g * i + c * f
+        counts[9] += add_products_row(act[2 * nb_:3 * nb_], act[:nb_], 2 * af, c, act[nb_:2 * nb_], rf + af,
+                                      result, c)
+        o, clip = activate_row(c, rf, act_kind, act_acc, act_over, accum, s)
+        counts[10] += clip
+        counts[11] += o
+        counts[12] += product_row(act[3 * nb_:], s, 2 * af, result, hf)  # h = o * activation(c)
         if trace:
-            internals[t, 0:4 * n] = zx
-            internals[t, 4 * n:8 * n] = zh
-        for j in range(4 * n):
-            v, o = requantize(zx[j] + zh[j], af, af, aw, asg, ar, ao)
-            c_pre += o
-            if 2 * n <= j < 3 * n:
-                g, o2, clip = activate(v, af, act_kind, table_act, table_frac, accum)
-                c_cand += o2
-                c_cclip += clip
-            else:
-                g, o2, clip = activate(v, af, recr_kind, table_recr, table_frac, accum)
-                c_gate += o2
-                c_gclip += clip
-            act[j] = g
-            if trace:
-                internals[t, 8 * n + j] = v
-        for j in range(n):
-            gi = act[j]
-            gf = act[n + j]
-            gg = act[2 * n + j]
-            go = act[3 * n + j]
-            cn, o1 = add_products(gg, gi, 2 * af, c[j], gf, rf + af, result)
-            c[j] = cn
-            s, o2, clip = activate(cn, rf, act_kind, table_act, table_frac, accum)
-            hn, o3 = requantize(go * s, 2 * af, rf, rw_, rs, rr, ro)
-            h[j] = hn
-            c_c += o1
-            c_s += o2
-            c_sclip += clip
-            c_h += o3
-            if trace:
-                internals[t, 12 * n + j] = gi
-                internals[t, 13 * n + j] = gf
-                internals[t, 14 * n + j] = go
-                internals[t, 15 * n + j] = gg
-                internals[t, 16 * n + j] = cn
-                internals[t, 17 * n + j] = s
-                internals[t, 18 * n + j] = hn
+            store_rows(internals, s0, t, 0, zxf, n_b)
+            store_rows(internals, s0, t, 4 * n, zhf, n_b)
+            store_rows(internals, s0, t, 8 * n, pre, n_b)
+            store_rows(internals, s0, t, 12 * n, act[:2 * nb_], n_b)  # i, f
+            store_rows(internals, s0, t, 14 * n, act[3 * nb_:], n_b)  # o
+            store_rows(internals, s0, t, 15 * n, act[2 * nb_:3 * nb_], n_b)  # candidate
+            store_rows(internals, s0, t, 16 * n, c, n_b)
+            store_rows(internals, s0, t, 17 * n, s, n_b)
+            store_rows(internals, s0, t, 18 * n, hf, n_b)
         if return_sequences:
-            out[t] = h
+            store_rows(out, s0, t, 0, hf, n_b)
     if not return_sequences:
-        out[0] = h
-    counts[4] += c_pre
-    counts[5] += c_gclip
-    counts[6] += c_gate
-    counts[7] += c_cclip
-    counts[8] += c_cand
-    counts[9] += c_c
-    counts[10] += c_sclip
-    counts[11] += c_s
-    counts[12] += c_h
+        store_rows(out, s0, 0, 0, hf, n_b)
 
 
 @nb.njit(cache=True, parallel=True)
 def lstm_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                 order_x, order_h, accum, result, table_recr, table_act, table_frac, recr_kind, act_kind,
-                 return_sequences, trace, out, internals, counts):
-    """``nnet::lstm_stack`` for a batch, parallel over samples.
+                 order_x, order_h, accum, result, recr_acc, recr_over, act_acc, act_over, recr_kind, act_kind,
+                 return_sequences, trace, count, out, internals, counts):
+    """``nnet::lstm_stack`` for a batch, parallel over blocks of ``BLOCK`` samples.
 
     Parameters
     ----------
@@ -154,24 +131,28 @@ def lstm_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
     order_x, order_h : accumulation orders of the two dense products
         (``fxsim.kernels.dense.dense_order``; ``[0, 4]`` for Latency).
     accum, result : ``FixedType.spec`` tuples of ``accum_t`` and ``result_t``.
-    table_recr, table_act : ``table_t`` codes of the recurrent activation's and the
-        activation's table (``fxsim.kernels.lut.build_table``; empty for relu), with
-        ``table_frac`` fractional bits.
+    recr_acc, recr_over, act_acc, act_over : the recurrent activation's and the
+        activation's lookup tables cast to ``accum_t``, with per-entry overflow flags
+        (``fxsim.kernels.recurrent.accum_table``; empty for relu).
     recr_kind, act_kind : ``SIGMOID``, ``TANH`` or ``RELU`` (``fxsim.kernels.recurrent``).
     return_sequences : write every step's hidden state, else only the last.
     trace : fill ``internals``.
+    count : count the input and recurrent products' and accumulators' overflows (else
+        those counters stay 0 and the common accumulator types run faster).
     out : int64 ``[n, T or 1, n_state]`` output codes of ``result_t``.
     internals : int64 ``[n, T, 19 n_state]`` (columns as ``LSTM_TRACE``) when ``trace``,
         else any ``[n, ...]`` array (untouched).
-    counts : int64 ``[n, len(LSTM_COUNTERS)]``, per-sample overflow counts (added to).
+    counts : int64 ``[n_blocks(n), len(LSTM_COUNTERS)]``, overflow counts per block (added to).
     """
-    for s in nb.prange(x.shape[0]):
-        lstm_sample(x[s], x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                    order_x, order_h, accum, result, table_recr, table_act, table_frac, recr_kind, act_kind,
-                    return_sequences, trace, out[s], internals[s], counts[s])
+    n = x.shape[0]
+    for blk in nb.prange((n + BLOCK - 1) // BLOCK):
+        s0 = blk * BLOCK
+        lstm_block(x, s0, min(BLOCK, n - s0), x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
+                   recurrent_bias_acc, order_x, order_h, accum, result, recr_acc, recr_over, act_acc, act_over,
+                   recr_kind, act_kind, return_sequences, trace, count, out, internals, counts[blk])
 
 
-def run(spec, prepared, x: np.ndarray, trace: bool):
+def run(spec, prepared, x: np.ndarray, trace: bool, count: bool = True):
     """Run a prepared LSTM spec on ``x [n, T, n_in]`` codes (see ``fxsim.kernels.recurrent.run_recurrent``)."""
     from fxsim.kernels.recurrent import RecurrentResult
 
@@ -180,11 +161,11 @@ def run(spec, prepared, x: np.ndarray, trace: bool):
     p = prepared
     out = np.empty((n, steps if spec.return_sequences else 1, m), dtype=np.int64)
     internals = np.empty((n, steps, _TRACE_WIDTH * m) if trace else (n, 1, 1), dtype=np.int64)
-    counts = np.zeros((n, len(LSTM_COUNTERS)), dtype=np.int64)
+    counts = np.zeros((n_blocks(n), len(LSTM_COUNTERS)), dtype=np.int64)
     lstm_forward(x, spec.input_t.frac, p.weight, spec.weight_t.frac, p.recurrent_weight,
                  spec.recurrent_weight_t.frac, p.bias_acc, p.recurrent_bias_acc, p.order_x, p.order_h,
-                 spec.accum_t.spec, spec.result_t.spec, p.table_recr, p.table_act, spec.table_t.frac,
-                 p.recr_kind, p.act_kind, bool(spec.return_sequences), bool(trace), out, internals, counts)
+                 spec.accum_t.spec, spec.result_t.spec, *p.table_recr_acc, *p.table_act_acc,
+                 p.recr_kind, p.act_kind, bool(spec.return_sequences), bool(trace), bool(count), out, internals, counts)
     c = counts.sum(axis=0)
     per_step = n * steps
     luts_recr = p.recr_kind != 2

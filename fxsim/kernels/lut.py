@@ -26,7 +26,7 @@ from functools import lru_cache
 import numba as nb
 import numpy as np
 
-from fxsim.fixed import FixedType, to_codes, trunc_to_int32
+from fxsim.fixed import FixedType, to_codes, trunc_to_int32, wrap_signed
 
 #: ``log2(R)`` of the table range ``R`` each LUT activation divides by.
 RANGE_SHIFT = {"sigmoid": 4, "tanh": 3}
@@ -118,7 +118,7 @@ def check_index_width(input_t: FixedType, table_size: int, what: str = "LUT inpu
         )
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def lut_index(code, frac, table_size, range_shift):
     """Table index of one fixed value, as ``nnet::sigmoid``/``nnet::tanh`` compute it.
 
@@ -136,15 +136,10 @@ def lut_index(code, frac, table_size, range_shift):
     """
     # (int)(x * N / 16): the exact product, truncated toward zero, low 32 bits
     data_round = trunc_to_int32(code * table_size, frac + range_shift)
-    # + 8*N/16 in unsigned 32-bit arithmetic, read back as int
-    index = (data_round + table_size // 2) & 0xFFFFFFFF
-    if index >= 0x80000000:
-        index -= 0x100000000
-    if index < 0:
-        return 0, True
-    if index > table_size - 1:
-        return table_size - 1, True
-    return index, False
+    # + 8*N/16 in unsigned 32-bit arithmetic, read back as int; clamped without branches
+    index = wrap_signed(data_round + table_size // 2, 32)
+    top = table_size - 1
+    return min(max(index, 0), top), (index < 0) | (index > top)
 
 
 @nb.njit(cache=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from fxsim.fixed import MAX_WIDTH, FixedType, requantize
+from fxsim.fixed import MAX_WIDTH, FixedType, requantize, requantize_row
 from fxsim.ir import RecurrentSpec
 from fxsim.kernels import dense as dk
 from fxsim.kernels import lut
@@ -37,43 +37,109 @@ _NO_TEMPLATE = (
 # --- shared njit pieces ---------------------------------------------------------------------
 
 
-@nb.njit(cache=True, inline="always")
-def activate(v, v_frac, kind, table, table_frac, accum):
-    """``nnet::activation::<kind><data_T, accum_t>`` on one value.
+def accum_table(table: np.ndarray, table_t: FixedType, accum_t: FixedType) -> tuple[np.ndarray, np.ndarray]:
+    """A lookup table's entries cast to ``accum_t`` (``nnet::activation`` returns ``accum_t(table[i])``).
+
+    Returns ``(codes, overflowed)``: int64 codes and, per entry, 1 where the cast
+    overflowed (0 otherwise), so the kernels gather both instead of casting per value.
+    """
+    t = np.ascontiguousarray(table, dtype=np.int64)
+    codes = np.empty_like(t)
+    over = np.empty_like(t)
+    _cast_with_flags(t, table_t.frac, accum_t.spec, codes, over)
+    return codes, over
+
+
+@nb.njit(cache=True)
+def _cast_with_flags(src, src_frac, dst, out, over):
+    width, frac, signed, rmode, omode = dst
+    for k in range(src.shape[0]):
+        c, o = requantize(src[k], src_frac, frac, width, signed, rmode, omode)
+        out[k] = c
+        over[k] = o
+
+
+@nb.njit(cache=True)
+def activate_row(v, v_frac, kind, table_acc, table_over, accum, out):
+    """``nnet::activation::<kind><data_T, accum_t>`` on a row of codes, into ``out``.
 
     Parameters
     ----------
-    v, v_frac : the input code and its type's fractional bits.
-    kind : ``SIGMOID``, ``TANH`` (lookup ``table`` of ``table_t`` codes, ``table_frac``
-        fractional bits) or ``RELU`` (``v > 0 ? accum_t(v) : 0``; no table).
+    v, v_frac : the input codes and their type's fractional bits.
+    kind : ``SIGMOID``, ``TANH`` (lookup table already cast to ``accum_t``:
+        ``table_acc``/``table_over`` from :func:`accum_table`) or ``RELU``
+        (``v > 0 ? accum_t(v) : 0``; no table).
     accum : ``accum_t.spec``, the output type.
 
     Returns
     -------
-    (code, overflowed, clipped) : the ``accum_t`` code, whether the cast to ``accum_t``
-        overflowed, whether the table index was clamped (input outside the table range).
+    (overflowed, clipped) : how many casts to ``accum_t`` overflowed, how many table
+        indices were clamped (inputs outside the table range).
     """
-    aw, af, asg, ar, ao = accum
     if kind == RELU:
-        if v > 0:
-            c, o = requantize(v, v_frac, af, aw, asg, ar, ao)
-            return c, o, False
-        return np.int64(0), False, False
-    idx, clipped = lut_index(v, v_frac, table.shape[0], 4 if kind == SIGMOID else 3)
-    c, o = requantize(table[idx], table_frac, af, aw, asg, ar, ao)
-    return c, o, clipped
+        for k in range(v.shape[0]):
+            out[k] = max(v[k], 0)  # accum_t(0) is 0 in every type
+        return requantize_row(out, v_frac, accum, out), 0
+    n_table = table_acc.shape[0]
+    shift = 4 if kind == SIGMOID else 3
+    n_over = 0
+    n_clip = 0
+    # indices first (a vectorised loop), then the table reads (a gather, which stays scalar)
+    for k in range(v.shape[0]):
+        idx, clipped = lut_index(v[k], v_frac, n_table, shift)
+        out[k] = idx
+        n_clip += clipped
+    for k in range(v.shape[0]):
+        idx = np.uint64(out[k])  # in [0, N): unsigned, so no negative-index wraparound
+        out[k] = table_acc[idx]
+        n_over += table_over[idx]
+    return n_over, n_clip
 
 
-@nb.njit(cache=True, inline="always")
-def add_products(a1, b1, f1, a2, b2, f2, result):
-    """``result_t(a1*b1 + a2*b2)`` with the exact sum (C++ evaluates the expression exactly).
+@nb.njit(cache=True)
+def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
+    """``out = result_t(a1*b1 + a2*b2)`` per element, the sum exact (C++ evaluates the expression exactly).
 
-    ``f1``/``f2`` are the fractional bits of the two exact products. Returns ``(code, overflowed)``.
+    ``f1``/``f2`` are the fractional bits of the two exact products. Returns the overflow count.
     """
-    rw, rf, rs, rr, ro = result
     f = f1 if f1 > f2 else f2
-    v = ((a1 * b1) << (f - f1)) + ((a2 * b2) << (f - f2))
-    return requantize(v, f, rf, rw, rs, rr, ro)
+    s1 = f - f1
+    s2 = f - f2
+    for k in range(out.shape[0]):
+        out[k] = ((a1[k] * b1[k]) << s1) + ((a2[k] * b2[k]) << s2)
+    return requantize_row(out, f, result, out)
+
+
+@nb.njit(cache=True)
+def sum_row(a, b, frac, t, out):
+    """``out = t(a + b)`` per element for codes with ``frac`` fractional bits; returns the overflow count."""
+    for k in range(out.shape[0]):
+        out[k] = a[k] + b[k]
+    return requantize_row(out, frac, t, out)
+
+
+@nb.njit(cache=True)
+def product_row(a, b, frac, t, out):
+    """``out = t(a * b)`` per element, the product having ``frac`` fractional bits; returns the overflow count."""
+    for k in range(out.shape[0]):
+        out[k] = a[k] * b[k]
+    return requantize_row(out, frac, t, out)
+
+
+@nb.njit(cache=True)
+def load_step(x, s0, t, out):
+    """``out[i, b] = x[s0 + b, t, i]``: time step ``t`` of a block of samples, samples innermost."""
+    for b in range(out.shape[1]):
+        for i in range(out.shape[0]):
+            out[i, b] = x[s0 + b, t, i]
+
+
+@nb.njit(cache=True)
+def store_rows(dst, s0, t, col, rows, n_b):
+    """``dst[s0 + b, t, col + j] = rows[j * n_b + b]``: a block's values (samples innermost) back per sample."""
+    for b in range(n_b):
+        for j in range(rows.shape[0] // n_b):
+            dst[s0 + b, t, col + j] = rows[j * n_b + b]
 
 
 # --- what hls4ml 1.3.0 can run ----------------------------------------------------------------
@@ -158,8 +224,8 @@ class _Prepared:
     recurrent_bias_over: int
     order_x: np.ndarray
     order_h: np.ndarray
-    table_recr: np.ndarray
-    table_act: np.ndarray
+    table_recr_acc: tuple[np.ndarray, np.ndarray]  # (codes in accum_t, overflow flags), accum_table
+    table_act_acc: tuple[np.ndarray, np.ndarray]
     recr_kind: int
     act_kind: int
 
@@ -218,8 +284,10 @@ def _prepare(spec: RecurrentSpec) -> _Prepared:
     rbias_acc, rbias_over = dk.bias_to_accum(spec.recurrent_bias, spec.recurrent_bias_t, spec.accum_t)
     order_x, order_h = dense_orders(spec)
 
-    def table(name: str) -> np.ndarray:
-        return _EMPTY if name == "relu" else lut.build_table(name, spec.table_size, spec.table_t)
+    def table(name: str) -> tuple[np.ndarray, np.ndarray]:
+        if name == "relu":
+            return _EMPTY, _EMPTY
+        return accum_table(lut.build_table(name, spec.table_size, spec.table_t), spec.table_t, spec.accum_t)
 
     prepared = _Prepared(
         weight=np.ascontiguousarray(spec.weight, dtype=np.int64),
@@ -227,7 +295,7 @@ def _prepare(spec: RecurrentSpec) -> _Prepared:
         bias_acc=bias_acc, bias_over=int(bias_over),
         recurrent_bias_acc=rbias_acc, recurrent_bias_over=int(rbias_over),
         order_x=order_x, order_h=order_h,
-        table_recr=table(spec.recurrent_activation), table_act=table(spec.activation),
+        table_recr_acc=table(spec.recurrent_activation), table_act_acc=table(spec.activation),
         recr_kind=ACTIVATIONS[spec.recurrent_activation], act_kind=ACTIVATIONS[spec.activation],
     )
     _PREPARED[spec] = prepared
@@ -252,7 +320,8 @@ class RecurrentResult:
     types: dict[str, FixedType]
 
 
-def run_recurrent(spec: RecurrentSpec, x_codes: np.ndarray, trace: bool = False) -> RecurrentResult:
+def run_recurrent(spec: RecurrentSpec, x_codes: np.ndarray, trace: bool = False,
+                  count: bool = True) -> RecurrentResult:
     """Run an LSTM or GRU layer on a batch of input codes, as hls4ml's C simulation does.
 
     This is the integration point for ``fxsim.model`` (through :func:`run_layer`).
@@ -263,6 +332,8 @@ def run_recurrent(spec: RecurrentSpec, x_codes: np.ndarray, trace: bool = False)
     x_codes : int64 ``input_t`` codes, ``[n, T, n_in]`` (or ``[n, T*n_in]``).
     trace : also return every internal per time step (see :mod:`fxsim.kernels.gru`
         and :mod:`fxsim.kernels.lstm` for the names).
+    count : count the dense products' and accumulators' overflows; without, those
+        counts are 0 and the common accumulator types take faster loops.
 
     Returns
     -------
@@ -283,14 +354,15 @@ def run_recurrent(spec: RecurrentSpec, x_codes: np.ndarray, trace: bool = False)
         )
     x = np.ascontiguousarray(x.reshape(n, *expected))
     module = lstm if spec.cell == "lstm" else gru
-    return module.run(spec, prepared, x, trace)
+    return module.run(spec, prepared, x, trace, count)
 
 
-def run_layer(spec: RecurrentSpec, x_codes: np.ndarray, want_trace: bool, types: dict) -> tuple:
+def run_layer(spec: RecurrentSpec, x_codes: np.ndarray, want_trace: bool, types: dict,
+              want_counts: bool = True) -> tuple:
     """The ``fxsim.runners`` protocol: ``(out codes, {quantity: (overflowed, total)}, internals | None)``.
 
     ``types`` is filled with the type of each counted quantity.
     """
-    res = run_recurrent(spec, x_codes, trace=want_trace)
+    res = run_recurrent(spec, x_codes, trace=want_trace, count=want_counts)
     types.update(res.types)
     return res.out, res.overflows, res.internals

@@ -15,7 +15,7 @@ def _run(x, x_frac, w, w_frac, bias_acc, order, accum, result):
     out = np.zeros((x.shape[0], w.shape[1]), dtype=np.int64)
     counts = np.zeros((x.shape[0], 3), dtype=np.int64)
     dense_batch(x, x_frac, w, w_frac, np.asarray(bias_acc, dtype=np.int64), order, accum.spec, result.spec,
-                out, counts)
+                out, counts, True)
     return out, counts
 
 
