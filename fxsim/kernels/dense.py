@@ -256,6 +256,33 @@ def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count):
 
 
 @nb.njit(cache=True)
+def accumulation_fits(x, weight, bias_acc, d, hi):
+    """Whether no product or partial sum of this block can leave ``accum_t``'s codes ``[-hi-1, hi]``.
+
+    Bounds every partial sum of output ``j`` by ``|bias_j| + sum_i (max_b |x[i, b]| *
+    |w_ij| >> d) + n_in`` (a product rounded in any mode is at most one above its
+    floor magnitude). When it holds, casting each product and sum changes nothing,
+    so the block can be summed plainly with no overflow to count.
+    """
+    n_in, n_out = weight.shape
+    xmax = np.empty(n_in, dtype=np.int64)
+    for i in range(n_in):
+        m = np.int64(0)
+        for b in range(x.shape[1]):
+            m = max(m, abs(x[i, b]))
+        xmax[i] = m
+    for j in range(n_out):
+        bound = abs(bias_acc[j]) + n_in
+        for i in range(n_in):
+            bound += (xmax[i] * abs(weight[i, j])) >> d  # each term < 2**62; stop before the sum could wrap
+            if bound > hi:
+                return False
+        if bound > hi:
+            return False
+    return True
+
+
+@nb.njit(cache=True)
 def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts, count):
     """A block of samples of ``nnet::dense`` up to (not including) the final cast.
 
@@ -295,9 +322,10 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
         hi = (np.int64(1) << (aw - 1)) - 1
         lo = -hi - 1
         trn = d == 0 or ar == TRN  # then literal zeros: the rounding terms fold away
-        if ao == WRAP and not count:
+        if (ao == WRAP and not count) or accumulation_fits(x, weight, bias_acc, d, hi):
             # WRAP keeps the sum modulo 2**W and int64 arithmetic wraps modulo 2**64, so casting
-            # every product and partial sum gives the same code as one cast of the whole sum.
+            # every product and partial sum gives the same code as one cast of the whole sum;
+            # and when nothing can overflow (accumulation_fits), no cast changes anything.
             if trn:
                 _mac_block(acc, weight, x, d, 0, 0, _MODULAR, sh, lo, hi, False)
             else:
