@@ -345,18 +345,22 @@ def saturate(q, lo, hi):
 
 
 @nb.njit(cache=True, inline="always")
+def code_range(width, signed):
+    """``(lo, hi)``: the smallest and largest code of a ``width``-bit type."""
+    if signed:
+        hi = (np.int64(1) << (width - 1)) - 1
+        return -hi - 1, hi
+    return np.int64(0), (np.int64(1) << width) - 1
+
+
+@nb.njit(cache=True, inline="always")
 def _apply_overflow(q, big, neg, width, signed, omode):
     """Fit the rounded integer ``q`` into ``width`` bits with ``omode``.
 
     ``big`` marks a value too large for int64; then ``q`` holds only its low
     64 bits (two's complement) and ``neg`` its sign. Returns ``(code, overflowed)``.
     """
-    if signed:
-        hi = (np.int64(1) << (width - 1)) - 1
-        lo = -hi - 1
-    else:
-        hi = (np.int64(1) << width) - 1
-        lo = np.int64(0)
+    lo, hi = code_range(width, signed)
     # WRAP and SAT of an int64 value without branches on the value: the hot paths of every kernel
     if not big and omode == 0:  # WRAP: keep the low W bits (two's complement when signed)
         c = wrap_signed(q, 64 - width) if signed else q & hi
@@ -442,12 +446,7 @@ def requantize_row(src, src_frac, dst, out):
     if (0 <= d <= 62 and (rmode == 0 or rmode == 2 or rmode == 6) and width < 63
             and (omode == 0 or omode == 1 or (omode == 3 and not signed))):
         sh = 64 - width
-        if signed:
-            hi = (np.int64(1) << (width - 1)) - 1
-            lo = -hi - 1
-        else:
-            hi = (np.int64(1) << width) - 1
-            lo = np.int64(0)
+        lo, hi = code_range(width, signed)
         if rmode == 0 or d == 0:  # floor, or nothing dropped
             if omode != 0:
                 return _requantize_loop(src, d, 0, 0, False, True, sh, lo, hi, out)
