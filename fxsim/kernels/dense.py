@@ -174,6 +174,9 @@ def bias_to_accum(bias: np.ndarray, bias_t: FixedType, accum_t: FixedType) -> tu
     return cast(b, bias_t, accum_t), count_overflows(b, bias_t, accum_t)
 
 
+#: Outputs per group in the accumulation loops (and per "can it overflow" decision).
+GROUP = 4
+
 # How _mac_block casts (a literal at every call): not at all (WRAP, summed modulo 2**64), WRAP, SAT.
 _MODULAR = 0
 _WRAP = 1
@@ -200,12 +203,13 @@ def _mac_step(a, p, cast, sh, lo, hi):
 
 
 @nb.njit(cache=True, inline="always")
-def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count):
-    """``acc[j] = accum_t(acc[j] + accum_t(x[i] * weight[i, j]))`` for ``i`` ascending, every ``j``.
+def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count, groups, want):
+    """``acc[j] = accum_t(acc[j] + accum_t(x[i] * weight[i, j]))`` for ``i`` ascending.
 
-    Products rounded by :func:`~fxsim.fixed.round_shift_branchless`, cast with
-    :func:`_mac_step`. Four outputs and two inputs at a time (each accumulator still
-    sees its inputs in order), so an accumulator is loaded and stored once per two
+    For the outputs ``j`` of each group of ``GROUP`` (``j // GROUP == g``) with
+    ``groups[g] == want``. Products rounded by :func:`~fxsim.fixed.round_shift_branchless`,
+    cast with :func:`_mac_step`. Four outputs and two inputs at a time (each accumulator
+    still sees its inputs in order), so an accumulator is loaded and stored once per two
     products and stays in the fastest cache. ``d, rnd, conv, cast, count`` are
     literals at the call sites. Returns the product and sum overflow counts (0 unless
     ``count``).
@@ -217,6 +221,9 @@ def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count):
     n_acc = 0
     j = 0
     while j < n_out:
+        if groups[j // GROUP] != want:
+            j = min(j + GROUP, n_out)
+            continue
         if j + 4 <= n_out:
             a0, a1, a2, a3 = acc[j], acc[j + 1], acc[j + 2], acc[j + 3]
             for i in range(0, i_even, 2):
@@ -256,13 +263,14 @@ def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count):
 
 
 @nb.njit(cache=True)
-def accumulation_fits(x, weight, bias_acc, d, hi):
-    """Whether no product or partial sum of this block can leave ``accum_t``'s codes ``[-hi-1, hi]``.
+def fitting_groups(x, weight, bias_acc, d, hi, fits):
+    """``fits[g] = 1`` where no product or partial sum of group ``g``'s outputs can leave ``[-hi-1, hi]``.
 
     Bounds every partial sum of output ``j`` by ``|bias_j| + sum_i (max_b |x[i, b]| *
     |w_ij| >> d) + n_in`` (a product rounded in any mode is at most one above its
-    floor magnitude). When it holds, casting each product and sum changes nothing,
-    so the block can be summed plainly with no overflow to count.
+    floor magnitude), from this block's inputs. Where it holds, casting each product
+    and sum changes nothing, so those outputs can be summed plainly with no overflow
+    to count. Returns how many groups fit.
     """
     n_in, n_out = weight.shape
     xmax = np.empty(n_in, dtype=np.int64)
@@ -271,15 +279,23 @@ def accumulation_fits(x, weight, bias_acc, d, hi):
         for b in range(x.shape[1]):
             m = max(m, abs(x[i, b]))
         xmax[i] = m
-    for j in range(n_out):
-        bound = abs(bias_acc[j]) + n_in
-        for i in range(n_in):
-            bound += (xmax[i] * abs(weight[i, j])) >> d  # each term < 2**62; stop before the sum could wrap
+    n_fit = 0
+    for g in range(fits.shape[0]):
+        ok = 1
+        for j in range(g * GROUP, min(g * GROUP + GROUP, n_out)):
+            bound = abs(bias_acc[j]) + n_in
+            for i in range(n_in):
+                bound += (xmax[i] * abs(weight[i, j])) >> d  # each term < 2**62; stop before the sum could wrap
+                if bound > hi:
+                    ok = 0
+                    break
             if bound > hi:
-                return False
-        if bound > hi:
-            return False
-    return True
+                ok = 0
+            if ok == 0:
+                break
+        fits[g] = ok
+        n_fit += ok
+    return n_fit
 
 
 @nb.njit(cache=True)
@@ -322,31 +338,38 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
         hi = (np.int64(1) << (aw - 1)) - 1
         lo = -hi - 1
         trn = d == 0 or ar == TRN  # then literal zeros: the rounding terms fold away
-        if (ao == WRAP and not count) or accumulation_fits(x, weight, bias_acc, d, hi):
+        fits = np.empty((n_out + GROUP - 1) // GROUP, dtype=np.int64)
+        if ao == WRAP and not count:
             # WRAP keeps the sum modulo 2**W and int64 arithmetic wraps modulo 2**64, so casting
-            # every product and partial sum gives the same code as one cast of the whole sum;
-            # and when nothing can overflow (accumulation_fits), no cast changes anything.
-            if trn:
-                _mac_block(acc, weight, x, d, 0, 0, _MODULAR, sh, lo, hi, False)
-            else:
-                _mac_block(acc, weight, x, d, rnd, conv, _MODULAR, sh, lo, hi, False)
-            for j in range(n_out):
-                for b in range(n_b):
-                    acc[j, b] = wrap_signed(acc[j, b], sh)
-        elif not count:  # SAT
-            if trn:
-                _mac_block(acc, weight, x, d, 0, 0, _SAT, sh, lo, hi, False)
-            else:
-                _mac_block(acc, weight, x, d, rnd, conv, _SAT, sh, lo, hi, False)
-        elif ao == WRAP:
-            if trn:
-                n_prod, n_acc = _mac_block(acc, weight, x, d, 0, 0, _WRAP, sh, lo, hi, True)
-            else:
-                n_prod, n_acc = _mac_block(acc, weight, x, d, rnd, conv, _WRAP, sh, lo, hi, True)
-        elif trn:
-            n_prod, n_acc = _mac_block(acc, weight, x, d, 0, 0, _SAT, sh, lo, hi, True)
+            # every product and partial sum gives the same code as one cast of the whole sum.
+            fits[:] = 1
+            n_fit = fits.shape[0]
         else:
-            n_prod, n_acc = _mac_block(acc, weight, x, d, rnd, conv, _SAT, sh, lo, hi, True)
+            # where no product or partial sum can overflow, no cast changes anything (nor is any counted)
+            n_fit = fitting_groups(x, weight, bias_acc, d, hi, fits)
+        if n_fit > 0:
+            if trn:
+                _mac_block(acc, weight, x, d, 0, 0, _MODULAR, sh, lo, hi, False, fits, 1)
+            else:
+                _mac_block(acc, weight, x, d, rnd, conv, _MODULAR, sh, lo, hi, False, fits, 1)
+            if ao == WRAP:
+                for j in range(n_out):
+                    for b in range(n_b):
+                        acc[j, b] = wrap_signed(acc[j, b], sh)
+        if n_fit < fits.shape[0] and not count:  # SAT outputs that may overflow
+            if trn:
+                _mac_block(acc, weight, x, d, 0, 0, _SAT, sh, lo, hi, False, fits, 0)
+            else:
+                _mac_block(acc, weight, x, d, rnd, conv, _SAT, sh, lo, hi, False, fits, 0)
+        elif n_fit < fits.shape[0]:  # counted, WRAP or SAT
+            if trn and ao == WRAP:
+                n_prod, n_acc = _mac_block(acc, weight, x, d, 0, 0, _WRAP, sh, lo, hi, True, fits, 0)
+            elif ao == WRAP:
+                n_prod, n_acc = _mac_block(acc, weight, x, d, rnd, conv, _WRAP, sh, lo, hi, True, fits, 0)
+            elif trn:
+                n_prod, n_acc = _mac_block(acc, weight, x, d, 0, 0, _SAT, sh, lo, hi, True, fits, 0)
+            else:
+                n_prod, n_acc = _mac_block(acc, weight, x, d, rnd, conv, _SAT, sh, lo, hi, True, fits, 0)
     elif order.shape[0] == 0:
         for i in range(n_in):
             for j in range(n_out):

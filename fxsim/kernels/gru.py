@@ -54,7 +54,7 @@ _TRACE_WIDTH = sum(w for _, w, _ in GRU_TRACE)
 
 @nb.njit(cache=True)
 def gru_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-              order_x, order_h, accum, result, recr_acc, recr_over, act_acc, act_over, recr_kind, act_kind,
+              order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
               return_sequences, trace, count, out, internals, counts):
     """``nnet::gru_stack`` on the ``n_b`` samples ``x[s0 : s0 + n_b]``.
 
@@ -89,12 +89,12 @@ def gru_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bia
         dense_accumulate(xt, x_frac, weight, w_frac, bias_acc, order_x, accum, zx, counts[0:2], count)
         dense_accumulate(h, rf, recurrent_weight, rw_frac, recurrent_bias_acc, order_h, accum, zh, counts[2:4], count)
         counts[4] += sum_row(zxf[:2 * nb_], zhf[:2 * nb_], af, accum, pre)
-        o, clip = activate_row(pre, af, recr_kind, recr_acc, recr_over, accum, gate)
+        o, clip = activate_row(pre, af, recr_kind, recr_table, accum, gate)
         counts[5] += clip
         counts[6] += o
         counts[7] += product_row(gate[nb_:], zhf[2 * nb_:], 2 * af, accum, rh)  # r * zh[h]
         counts[8] += sum_row(zxf[2 * nb_:], rh, af, accum, hin)
-        o, clip = activate_row(hin, af, act_kind, act_acc, act_over, accum, hc)
+        o, clip = activate_row(hin, af, act_kind, act_table, accum, hc)
         counts[9] += clip
         counts[10] += o
         for k in range(nb_):
@@ -117,7 +117,7 @@ def gru_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bia
 
 @nb.njit(cache=True, parallel=True)
 def gru_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                order_x, order_h, accum, result, recr_acc, recr_over, act_acc, act_over, recr_kind, act_kind,
+                order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
                 return_sequences, trace, count, out, internals, counts):
     """``nnet::gru_stack`` for a batch, parallel over blocks of ``BLOCK`` samples.
 
@@ -131,8 +131,8 @@ def gru_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, 
     order_x, order_h : accumulation orders of the two dense products
         (``fxsim.kernels.dense.dense_order``; ``[0, 4]`` for Latency).
     accum, result : ``FixedType.spec`` tuples of ``accum_t`` and ``result_t``.
-    recr_acc, recr_over, act_acc, act_over : the recurrent activation's and the
-        activation's lookup tables cast to ``accum_t``, with per-entry overflow flags
+    recr_table, act_table : the recurrent activation's and the activation's lookup
+        tables cast to ``accum_t``, each entry with its overflow flag
         (``fxsim.kernels.recurrent.accum_table``; empty for relu).
     recr_kind, act_kind : ``SIGMOID``, ``TANH`` or ``RELU`` (``fxsim.kernels.recurrent``).
     return_sequences : write every step's state, else only the last.
@@ -148,7 +148,7 @@ def gru_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, 
     for blk in nb.prange((n + BLOCK - 1) // BLOCK):
         s0 = blk * BLOCK
         gru_block(x, s0, min(BLOCK, n - s0), x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
-                  recurrent_bias_acc, order_x, order_h, accum, result, recr_acc, recr_over, act_acc, act_over,
+                  recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table,
                   recr_kind, act_kind, return_sequences, trace, count, out, internals, counts[blk])
 
 
@@ -164,7 +164,7 @@ def run(spec, prepared, x: np.ndarray, trace: bool, count: bool = True):
     counts = np.zeros((n_blocks(n), len(GRU_COUNTERS)), dtype=np.int64)
     gru_forward(x, spec.input_t.frac, p.weight, spec.weight_t.frac, p.recurrent_weight,
                 spec.recurrent_weight_t.frac, p.bias_acc, p.recurrent_bias_acc, p.order_x, p.order_h,
-                spec.accum_t.spec, spec.result_t.spec, *p.table_recr_acc, *p.table_act_acc,
+                spec.accum_t.spec, spec.result_t.spec, p.table_recr, p.table_act,
                 p.recr_kind, p.act_kind, bool(spec.return_sequences), bool(trace), bool(count), out, internals, counts)
     c = counts.sum(axis=0)
     per_step = n * steps

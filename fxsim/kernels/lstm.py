@@ -54,7 +54,7 @@ _TRACE_WIDTH = sum(w for _, w, _ in LSTM_TRACE)
 
 @nb.njit(cache=True)
 def lstm_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-               order_x, order_h, accum, result, recr_acc, recr_over, act_acc, act_over, recr_kind, act_kind,
+               order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
                return_sequences, trace, count, out, internals, counts):
     """``nnet::lstm_stack`` on the ``n_b`` samples ``x[s0 : s0 + n_b]``.
 
@@ -85,17 +85,17 @@ def lstm_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bi
         dense_accumulate(xt, x_frac, weight, w_frac, bias_acc, order_x, accum, zx, counts[0:2], count)
         dense_accumulate(h, rf, recurrent_weight, rw_frac, recurrent_bias_acc, order_h, accum, zh, counts[2:4], count)
         counts[4] += sum_row(zxf, zhf, af, accum, pre)
-        o1, clip1 = activate_row(pre[:2 * nb_], af, recr_kind, recr_acc, recr_over, accum, act[:2 * nb_])
-        o2, clip2 = activate_row(pre[3 * nb_:], af, recr_kind, recr_acc, recr_over, accum, act[3 * nb_:])
+        o1, clip1 = activate_row(pre[:2 * nb_], af, recr_kind, recr_table, accum, act[:2 * nb_])
+        o2, clip2 = activate_row(pre[3 * nb_:], af, recr_kind, recr_table, accum, act[3 * nb_:])
         counts[5] += clip1 + clip2
         counts[6] += o1 + o2
-        o, clip = activate_row(pre[2 * nb_:3 * nb_], af, act_kind, act_acc, act_over, accum, act[2 * nb_:3 * nb_])
+        o, clip = activate_row(pre[2 * nb_:3 * nb_], af, act_kind, act_table, accum, act[2 * nb_:3 * nb_])
         counts[7] += clip
         counts[8] += o
         # c = g * i + c * f
         counts[9] += add_products_row(act[2 * nb_:3 * nb_], act[:nb_], 2 * af, c, act[nb_:2 * nb_], rf + af,
                                       result, c)
-        o, clip = activate_row(c, rf, act_kind, act_acc, act_over, accum, s)
+        o, clip = activate_row(c, rf, act_kind, act_table, accum, s)
         counts[10] += clip
         counts[11] += o
         counts[12] += product_row(act[3 * nb_:], s, 2 * af, result, hf)  # h = o * activation(c)
@@ -117,7 +117,7 @@ def lstm_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bi
 
 @nb.njit(cache=True, parallel=True)
 def lstm_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                 order_x, order_h, accum, result, recr_acc, recr_over, act_acc, act_over, recr_kind, act_kind,
+                 order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
                  return_sequences, trace, count, out, internals, counts):
     """``nnet::lstm_stack`` for a batch, parallel over blocks of ``BLOCK`` samples.
 
@@ -131,8 +131,8 @@ def lstm_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
     order_x, order_h : accumulation orders of the two dense products
         (``fxsim.kernels.dense.dense_order``; ``[0, 4]`` for Latency).
     accum, result : ``FixedType.spec`` tuples of ``accum_t`` and ``result_t``.
-    recr_acc, recr_over, act_acc, act_over : the recurrent activation's and the
-        activation's lookup tables cast to ``accum_t``, with per-entry overflow flags
+    recr_table, act_table : the recurrent activation's and the activation's lookup
+        tables cast to ``accum_t``, each entry with its overflow flag
         (``fxsim.kernels.recurrent.accum_table``; empty for relu).
     recr_kind, act_kind : ``SIGMOID``, ``TANH`` or ``RELU`` (``fxsim.kernels.recurrent``).
     return_sequences : write every step's hidden state, else only the last.
@@ -148,7 +148,7 @@ def lstm_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
     for blk in nb.prange((n + BLOCK - 1) // BLOCK):
         s0 = blk * BLOCK
         lstm_block(x, s0, min(BLOCK, n - s0), x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
-                   recurrent_bias_acc, order_x, order_h, accum, result, recr_acc, recr_over, act_acc, act_over,
+                   recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table,
                    recr_kind, act_kind, return_sequences, trace, count, out, internals, counts[blk])
 
 
@@ -164,7 +164,7 @@ def run(spec, prepared, x: np.ndarray, trace: bool, count: bool = True):
     counts = np.zeros((n_blocks(n), len(LSTM_COUNTERS)), dtype=np.int64)
     lstm_forward(x, spec.input_t.frac, p.weight, spec.weight_t.frac, p.recurrent_weight,
                  spec.recurrent_weight_t.frac, p.bias_acc, p.recurrent_bias_acc, p.order_x, p.order_h,
-                 spec.accum_t.spec, spec.result_t.spec, *p.table_recr_acc, *p.table_act_acc,
+                 spec.accum_t.spec, spec.result_t.spec, p.table_recr, p.table_act,
                  p.recr_kind, p.act_kind, bool(spec.return_sequences), bool(trace), bool(count), out, internals, counts)
     c = counts.sum(axis=0)
     per_step = n * steps

@@ -37,37 +37,36 @@ _NO_TEMPLATE = (
 # --- shared njit pieces ---------------------------------------------------------------------
 
 
-def accum_table(table: np.ndarray, table_t: FixedType, accum_t: FixedType) -> tuple[np.ndarray, np.ndarray]:
+def accum_table(table: np.ndarray, table_t: FixedType, accum_t: FixedType) -> np.ndarray:
     """A lookup table's entries cast to ``accum_t`` (``nnet::activation`` returns ``accum_t(table[i])``).
 
-    Returns ``(codes, overflowed)``: int64 codes and, per entry, 1 where the cast
-    overflowed (0 otherwise), so the kernels gather both instead of casting per value.
+    Each entry is packed as ``2 * code + overflowed`` (``overflowed`` 1 where the cast
+    overflowed), so the kernels read code and flag with one load instead of casting
+    per value.
     """
     t = np.ascontiguousarray(table, dtype=np.int64)
-    codes = np.empty_like(t)
-    over = np.empty_like(t)
-    _cast_with_flags(t, table_t.frac, accum_t.spec, codes, over)
-    return codes, over
+    packed = np.empty_like(t)
+    _cast_packed(t, table_t.frac, accum_t.spec, packed)
+    return packed
 
 
 @nb.njit(cache=True)
-def _cast_with_flags(src, src_frac, dst, out, over):
+def _cast_packed(src, src_frac, dst, out):
     width, frac, signed, rmode, omode = dst
     for k in range(src.shape[0]):
         c, o = requantize(src[k], src_frac, frac, width, signed, rmode, omode)
-        out[k] = c
-        over[k] = o
+        out[k] = 2 * c + o  # |c| < 2**61, so this fits
 
 
 @nb.njit(cache=True)
-def activate_row(v, v_frac, kind, table_acc, table_over, accum, out):
+def activate_row(v, v_frac, kind, table, accum, out):
     """``nnet::activation::<kind><data_T, accum_t>`` on a row of codes, into ``out``.
 
     Parameters
     ----------
     v, v_frac : the input codes and their type's fractional bits.
-    kind : ``SIGMOID``, ``TANH`` (lookup table already cast to ``accum_t``:
-        ``table_acc``/``table_over`` from :func:`accum_table`) or ``RELU``
+    kind : ``SIGMOID``, ``TANH`` (``table``: the lookup table already cast to
+        ``accum_t``, packed by :func:`accum_table`) or ``RELU``
         (``v > 0 ? accum_t(v) : 0``; no table).
     accum : ``accum_t.spec``, the output type.
 
@@ -80,7 +79,7 @@ def activate_row(v, v_frac, kind, table_acc, table_over, accum, out):
         for k in range(v.shape[0]):
             out[k] = max(v[k], 0)  # accum_t(0) is 0 in every type
         return requantize_row(out, v_frac, accum, out), 0
-    n_table = table_acc.shape[0]
+    n_table = table.shape[0]
     shift = 4 if kind == SIGMOID else 3
     n_over = 0
     n_clip = 0
@@ -90,9 +89,9 @@ def activate_row(v, v_frac, kind, table_acc, table_over, accum, out):
         out[k] = idx
         n_clip += clipped
     for k in range(v.shape[0]):
-        idx = np.uint64(out[k])  # in [0, N): unsigned, so no negative-index wraparound
-        out[k] = table_acc[idx]
-        n_over += table_over[idx]
+        entry = table[np.uint64(out[k])]  # index in [0, N): unsigned, so no negative-index wraparound
+        out[k] = entry >> 1
+        n_over += entry & 1
     return n_over, n_clip
 
 
@@ -224,8 +223,8 @@ class _Prepared:
     recurrent_bias_over: int
     order_x: np.ndarray
     order_h: np.ndarray
-    table_recr_acc: tuple[np.ndarray, np.ndarray]  # (codes in accum_t, overflow flags), accum_table
-    table_act_acc: tuple[np.ndarray, np.ndarray]
+    table_recr: np.ndarray  # entries in accum_t with their overflow flags, accum_table
+    table_act: np.ndarray
     recr_kind: int
     act_kind: int
 
@@ -284,9 +283,9 @@ def _prepare(spec: RecurrentSpec) -> _Prepared:
     rbias_acc, rbias_over = dk.bias_to_accum(spec.recurrent_bias, spec.recurrent_bias_t, spec.accum_t)
     order_x, order_h = dense_orders(spec)
 
-    def table(name: str) -> tuple[np.ndarray, np.ndarray]:
+    def table(name: str) -> np.ndarray:
         if name == "relu":
-            return _EMPTY, _EMPTY
+            return _EMPTY
         return accum_table(lut.build_table(name, spec.table_size, spec.table_t), spec.table_t, spec.accum_t)
 
     prepared = _Prepared(
@@ -295,7 +294,7 @@ def _prepare(spec: RecurrentSpec) -> _Prepared:
         bias_acc=bias_acc, bias_over=int(bias_over),
         recurrent_bias_acc=rbias_acc, recurrent_bias_over=int(rbias_over),
         order_x=order_x, order_h=order_h,
-        table_recr_acc=table(spec.recurrent_activation), table_act_acc=table(spec.activation),
+        table_recr=table(spec.recurrent_activation), table_act=table(spec.activation),
         recr_kind=ACTIVATIONS[spec.recurrent_activation], act_kind=ACTIVATIONS[spec.activation],
     )
     _PREPARED[spec] = prepared
