@@ -29,6 +29,7 @@ from fxsim.fixed import (
     Overflow,
     Rounding,
     cast,
+    code_range,
     count_overflows,
     requantize,
     requantize_row,
@@ -262,6 +263,21 @@ def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count, groups, wa
     return n_prod, n_acc
 
 
+@nb.njit(cache=True, inline="always")
+def _mac_row_exact(acc, w, x_row, pf, accum):
+    """``acc[b] = accum_t(acc[b] + accum_t(x_row[b] * w))`` with :func:`~fxsim.fixed.requantize`:
+    every type and mode (``pf``: fractional bits of the exact product). Returns the overflow counts."""
+    aw, af, asg, ar, ao = accum
+    n_prod = 0
+    n_acc = 0
+    for b in range(acc.shape[0]):
+        p, o1 = requantize(x_row[b] * w, pf, af, aw, asg, ar, ao)
+        acc[b], o2 = requantize(acc[b] + p, af, af, aw, asg, ar, ao)
+        n_prod += o1
+        n_acc += o2
+    return n_prod, n_acc
+
+
 @nb.njit(cache=True)
 def fitting_groups(x, weight, bias_acc, d, hi, fits):
     """``fits[g] = 1`` where no product or partial sum of group ``g``'s outputs can leave ``[-hi-1, hi]``.
@@ -285,13 +301,11 @@ def fitting_groups(x, weight, bias_acc, d, hi, fits):
         for j in range(g * GROUP, min(g * GROUP + GROUP, n_out)):
             bound = abs(bias_acc[j]) + n_in
             for i in range(n_in):
-                bound += (xmax[i] * abs(weight[i, j])) >> d  # each term < 2**62; stop before the sum could wrap
-                if bound > hi:
-                    ok = 0
+                if bound > hi:  # stop before the sum could wrap (each term is < 2**62)
                     break
+                bound += (xmax[i] * abs(weight[i, j])) >> d
             if bound > hi:
                 ok = 0
-            if ok == 0:
                 break
         fits[g] = ok
         n_fit += ok
@@ -335,8 +349,7 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
         # The common types (signed accum_t, TRN/RND/RND_CONV or exact products, WRAP or SAT) as
         # loops without branches on the data, which the compiler vectorises; the core's casts.
         sh = 64 - aw
-        hi = (np.int64(1) << (aw - 1)) - 1
-        lo = -hi - 1
+        lo, hi = code_range(aw, True)
         trn = d == 0 or ar == TRN  # then literal zeros: the rounding terms fold away
         fits = np.empty((n_out + GROUP - 1) // GROUP, dtype=np.int64)
         if ao == WRAP and not count:
@@ -373,24 +386,14 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
     elif order.shape[0] == 0:
         for i in range(n_in):
             for j in range(n_out):
-                w = weight[i, j]
-                for b in range(n_b):
-                    p, o1 = requantize(x[i, b] * w, pf, af, aw, asg, ar, ao)
-                    s, o2 = requantize(acc[j, b] + p, af, af, aw, asg, ar, ao)
-                    acc[j, b] = s
-                    n_prod += o1
-                    n_acc += o2
-    else:
-        for t in range(order.shape[0]):
-            i = order[t, 0]
-            j = order[t, 3]
-            w = weight[order[t, 1], order[t, 2]]
-            for b in range(n_b):
-                p, o1 = requantize(x[i, b] * w, pf, af, aw, asg, ar, ao)
-                s, o2 = requantize(acc[j, b] + p, af, af, aw, asg, ar, ao)
-                acc[j, b] = s
+                o1, o2 = _mac_row_exact(acc[j], weight[i, j], x[i], pf, accum)
                 n_prod += o1
                 n_acc += o2
+    else:
+        for t in range(order.shape[0]):
+            o1, o2 = _mac_row_exact(acc[order[t, 3]], weight[order[t, 1], order[t, 2]], x[order[t, 0]], pf, accum)
+            n_prod += o1
+            n_acc += o2
     counts[0] += n_prod
     counts[1] += n_acc
 
@@ -401,7 +404,7 @@ BLOCK = 128
 
 @nb.njit(cache=True, inline="always")
 def load_block(x, s0, out):
-    """``out[k, b] = x[s0 + b, k]``: a block of flattened samples, samples innermost."""
+    """``out[k, b] = x[s0 + b, k]``: a block of samples (rows of ``x``, which may be a view), samples innermost."""
     for b in range(out.shape[1]):
         for k in range(out.shape[0]):
             out[k, b] = x[s0 + b, k]

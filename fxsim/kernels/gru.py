@@ -26,8 +26,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from fxsim.kernels.dense import BLOCK, dense_accumulate, n_blocks
-from fxsim.kernels.recurrent import activate_row, add_products_row, load_step, product_row, store_rows, sum_row
+from fxsim.kernels.dense import BLOCK, dense_accumulate, load_block, n_blocks
+from fxsim.kernels.recurrent import activate_row, add_products_row, product_row, store_rows, sum_row
 
 #: ``(name, width in units of n_state, "accum" | "result")`` of each traced internal.
 GRU_TRACE = (
@@ -85,7 +85,7 @@ def gru_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bia
     fz = af if af > 0 else 0  # (1 - z) is formed exactly with max(F_A, 0) fractional bits
     one = np.int64(1) << fz
     for t in range(n_steps):
-        load_step(x, s0, t, xt)
+        load_block(x[:, t], s0, xt)  # time step t of the block
         dense_accumulate(xt, x_frac, weight, w_frac, bias_acc, order_x, accum, zx, counts[0:2], count)
         dense_accumulate(h, rf, recurrent_weight, rw_frac, recurrent_bias_acc, order_h, accum, zh, counts[2:4], count)
         counts[4] += sum_row(zxf[:2 * nb_], zhf[:2 * nb_], af, accum, pre)

@@ -126,14 +126,6 @@ def product_row(a, b, frac, t, out):
 
 
 @nb.njit(cache=True)
-def load_step(x, s0, t, out):
-    """``out[i, b] = x[s0 + b, t, i]``: time step ``t`` of a block of samples, samples innermost."""
-    for b in range(out.shape[1]):
-        for i in range(out.shape[0]):
-            out[i, b] = x[s0 + b, t, i]
-
-
-@nb.njit(cache=True)
 def store_rows(dst, s0, t, col, rows, n_b):
     """``dst[s0 + b, t, col + j] = rows[j * n_b + b]``: a block's values (samples innermost) back per sample."""
     for b in range(n_b):
