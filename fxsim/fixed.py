@@ -418,17 +418,31 @@ def requantize(v, src_frac, dst_frac, width, signed, rmode, omode):
 
 
 @nb.njit(cache=True, inline="always")
+def _fast_cast(v, d, rnd, conv, wrap, signed, sh, lo, hi):
+    q = round_shift_branchless(v, d, rnd, conv)
+    if wrap:
+        c = wrap_signed(q, sh) if signed else q & hi
+    else:
+        c = saturate(q, lo, hi)
+    return c, c != q
+
+
+@nb.njit(cache=True, inline="always")
 def _requantize_loop(src, d, rnd, conv, wrap, signed, sh, lo, hi, out):
     # rnd, conv, wrap and signed are literals at each call site, so the branches fold away
     n_over = 0
+    if src.ctypes.data == out.ctypes.data:
+        # In place: a loop over one array. With two names for the same memory the compiler's
+        # overlap check fails at run time and it falls back to a scalar loop (8x slower).
+        for k in range(out.shape[0]):
+            c, o = _fast_cast(out[k], d, rnd, conv, wrap, signed, sh, lo, hi)
+            out[k] = c
+            n_over += o
+        return n_over
     for k in range(src.shape[0]):
-        q = round_shift_branchless(src[k], d, rnd, conv)
-        if wrap:
-            c = wrap_signed(q, sh) if signed else q & hi
-        else:
-            c = saturate(q, lo, hi)
-        n_over += c != q
+        c, o = _fast_cast(src[k], d, rnd, conv, wrap, signed, sh, lo, hi)
         out[k] = c
+        n_over += o
     return n_over
 
 

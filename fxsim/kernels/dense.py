@@ -402,12 +402,16 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
 BLOCK = 128
 
 
+#: Time steps of a recurrent layer's input loaded into a block at once.
+STEPS_PER_LOAD = 32
+
+
 @nb.njit(cache=True, inline="always")
-def load_block(x, s0, out):
-    """``out[k, b] = x[s0 + b, k]``: a block of samples (rows of ``x``, which may be a view), samples innermost."""
+def load_block(x, s0, k0, out):
+    """``out[k, b] = x[s0 + b, k0 + k]``: columns ``k0...`` of a block of samples, samples innermost."""
     for b in range(out.shape[1]):
         for k in range(out.shape[0]):
-            out[k, b] = x[s0 + b, k]
+            out[k, b] = x[s0 + b, k0 + k]
 
 
 @nb.njit(cache=True, parallel=True)
@@ -424,7 +428,7 @@ def dense_batch(x, x_frac, weight, w_frac, bias_acc, order, accum, result, out, 
         s0 = blk * BLOCK
         n_b = min(BLOCK, n - s0)
         xb = np.empty((n_in, n_b), dtype=np.int64)
-        load_block(x, s0, xb)
+        load_block(x, s0, 0, xb)
         acc = np.empty((n_out, n_b), dtype=np.int64)
         res = np.empty(n_b, dtype=np.int64)
         dense_accumulate(xb, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[blk], count)

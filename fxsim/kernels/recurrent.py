@@ -104,8 +104,13 @@ def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
     f = f1 if f1 > f2 else f2
     s1 = f - f1
     s2 = f - f2
-    for k in range(out.shape[0]):
-        out[k] = ((a1[k] * b1[k]) << s1) + ((a2[k] * b2[k]) << s2)
+    if a2.ctypes.data == out.ctypes.data:  # the state updated in place (h, c): read it as out,
+        # so the compiler does not see two names for one array and fall back to a scalar loop
+        for k in range(out.shape[0]):
+            out[k] = ((a1[k] * b1[k]) << s1) + ((out[k] * b2[k]) << s2)
+    else:
+        for k in range(out.shape[0]):
+            out[k] = ((a1[k] * b1[k]) << s1) + ((a2[k] * b2[k]) << s2)
     return requantize_row(out, f, result, out)
 
 
