@@ -492,12 +492,53 @@ def _double_to_code(x, frac, width, signed, rmode, omode):
     return requantize(mant, np.int64(53) - e, frac, width, signed, rmode, omode)
 
 
+_TO_CODES_CHUNK = 4096
+
+
+@nb.njit(cache=True, inline="always")
+def _scaled_fits(x, v):
+    # x * 2**frac == v exactly (not subnormal, not overflowed), and floor(v) exact in int64 with room
+    return abs(v) < 4503599627370496.0 and (abs(v) >= 2.2250738585072014e-308 or x == 0.0)
+
+
 @nb.njit(cache=True, parallel=True)
 def _to_codes_kernel(values, frac, width, signed, rmode, omode):
-    out = np.empty(values.size, dtype=np.int64)
-    for i in nb.prange(values.size):
-        out[i] = _double_to_code(values[i], frac, width, signed, rmode, omode)[0]
-    return out
+    """Codes of ``values`` and how many of them are not finite (those codes are meaningless).
+
+    Values whose scaled magnitude ``|x| * 2**frac`` lies below ``2**52`` take a fast exact
+    path: ``v = x * 2**frac`` (a power-of-two scaling, exact), its floor, and the remainder
+    classed as zero, below, at or above one half, written as two extra fractional bits of
+    an integer; :func:`requantize_row` then rounds those off with the type's own rounding
+    and overflow (the same decisions as for any other code). The rest (huge, tiny
+    subnormal-scaled, non-finite) go through :func:`_double_to_code`.
+    """
+    n = values.size
+    out = np.empty(n, dtype=np.int64)
+    scale = math.ldexp(1.0, frac)
+    dst = (width, frac, signed, rmode, omode)
+    n_chunks = (n + _TO_CODES_CHUNK - 1) // _TO_CODES_CHUNK
+    nonfinite = np.zeros(n_chunks, dtype=np.int64)  # per chunk: no reduction across threads
+    for c in nb.prange(n_chunks):
+        s0 = c * _TO_CODES_CHUNK
+        s1 = min(n, s0 + _TO_CODES_CHUNK)
+        n_slow = 0
+        for i in range(s0, s1):
+            x = values[i]
+            v = x * scale
+            fits = _scaled_fits(x, v)
+            v = v if fits else 0.0
+            q = math.floor(v)
+            r = v - q  # exact, in [0, 1)
+            out[i] = 4 * np.int64(q) + np.int64(r != 0.0) + np.int64(r >= 0.5) + np.int64(r > 0.5)
+            n_slow += not fits
+        requantize_row(out[s0:s1], frac + 2, dst, out[s0:s1])
+        if n_slow:
+            for i in range(s0, s1):
+                x = values[i]
+                if not _scaled_fits(x, x * scale):
+                    out[i] = _double_to_code(x, frac, width, signed, rmode, omode)[0]
+                    nonfinite[c] += not math.isfinite(x)
+    return out, nonfinite.sum()
 
 
 @nb.njit(cache=True, parallel=True)
@@ -546,19 +587,23 @@ def _trunc_kernel(codes, frac):
 # --- array API -----------------------------------------------------------------------
 
 
-def _float_array(values: Any, what: str = "values") -> np.ndarray:
+def _float_array(values: Any, what: str = "values", check_finite: bool = True) -> np.ndarray:
     arr = np.asarray(values)
     if arr.dtype.kind not in "fiub":
         raise ValueError(f"{what} must be numeric, got dtype {arr.dtype}")
     arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
-        bad = np.flatnonzero(~np.isfinite(arr.ravel()))
-        kinds = sorted({"NaN" if np.isnan(arr.ravel()[i]) else "inf" for i in bad[:100]})
-        raise ValueError(
-            f"{what} contain {len(bad)} non-finite entr{'y' if len(bad) == 1 else 'ies'} "
-            f"({'/'.join(kinds)}, first at flat index {bad[0]}); ap_fixed has no NaN or inf"
-        )
+    if check_finite and not np.all(np.isfinite(arr)):
+        raise _nonfinite_error(arr, what)
     return arr
+
+
+def _nonfinite_error(arr: np.ndarray, what: str) -> ValueError:
+    bad = np.flatnonzero(~np.isfinite(arr.ravel()))
+    kinds = sorted({"NaN" if np.isnan(arr.ravel()[i]) else "inf" for i in bad[:100]})
+    return ValueError(
+        f"{what} contain {len(bad)} non-finite entr{'y' if len(bad) == 1 else 'ies'} "
+        f"({'/'.join(kinds)}, first at flat index {bad[0]}); ap_fixed has no NaN or inf"
+    )
 
 
 def to_codes(values: Any, t: FixedType | str) -> np.ndarray:
@@ -569,25 +614,27 @@ def to_codes(values: Any, t: FixedType | str) -> np.ndarray:
     NaN and infinities raise ``ValueError``.
     """
     t = FixedType.parse(t)
-    arr = _float_array(values)
+    arr = _float_array(values, check_finite=False)  # the kernel counts non-finite values as it goes
     flat = np.ascontiguousarray(arr).ravel()
     w, f, s, r, o = t.spec
     if t.is_int:
-        codes = _int_from_double(flat, w, bool(s))
+        codes, n_nonfinite = _int_from_double(flat, w, bool(s))
     else:
-        codes = _to_codes_kernel(flat, f, w, bool(s), r, o)
+        codes, n_nonfinite = _to_codes_kernel(flat, f, w, bool(s), r, o)
+    if n_nonfinite:
+        raise _nonfinite_error(arr, "values")
     return codes.reshape(arr.shape)
 
 
-def _int_from_double(flat: np.ndarray, width: int, signed: bool) -> np.ndarray:
+def _int_from_double(flat: np.ndarray, width: int, signed: bool) -> tuple[np.ndarray, int]:
     # ap_int(double): C-style truncation toward zero, then wrap to the width ...
-    codes = _to_codes_kernel(flat, 0, width, signed, int(Rounding.TRN_ZERO), int(Overflow.WRAP))
+    codes, n_nonfinite = _to_codes_kernel(flat, 0, width, signed, int(Rounding.TRN_ZERO), int(Overflow.WRAP))
     # ... except that the bundled ap_int_base.h turns -0.5 < x < 0 into -(-1) = +1
     # (its "shifted out" branch yields -1 before negating), wrapped to the width.
     quirk = (flat < 0.0) & (flat > -0.5)
     if quirk.any():
         codes[quirk] = _apply_overflow(np.int64(1), False, False, width, signed, int(Overflow.WRAP))[0]
-    return codes
+    return codes, n_nonfinite
 
 
 def from_codes(codes: Any, t: FixedType | str) -> np.ndarray:

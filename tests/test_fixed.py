@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numba as nb
 import numpy as np
 import pytest
 
@@ -21,6 +22,7 @@ from fxsim.fixed import (
     sum_type,
     to_codes,
     to_int,
+    _double_to_code,
     weight_codes,
 )
 
@@ -145,6 +147,41 @@ def test_far_out_of_range_doubles_wrap_on_their_exact_bits():
     # 2**70 + 2**-4: exactly representable? no -- 2**70 + 1/16 rounds in double; use 2**70 * 1.5
     assert to_codes([2.0**70 * 1.5, -(2.0**70)], t).tolist() == [0, 0]
     assert to_codes([1e300, -1e300], FixedType(8, 3, True, "TRN", "SAT")).tolist() == [127, -128]
+
+
+@nb.njit(cache=True)
+def _by_exact_decomposition(values, frac, width, signed, rmode, omode):
+    out = np.empty(values.size, dtype=np.int64)
+    for i in range(values.size):
+        out[i] = _double_to_code(values[i], frac, width, signed, rmode, omode)[0]
+    return out
+
+
+def test_fast_conversion_equals_the_exact_decomposition():
+    # to_codes scales by 2**F and classes the remainder for values below 2**52 after scaling;
+    # every other value decomposes the double's bits. Both must give every mode's code.
+    rng = np.random.default_rng(5)
+    x = np.concatenate([
+        rng.normal(0, 1, 3000), rng.normal(0, 1e6, 500), rng.normal(0, 1e-6, 500),
+        rng.integers(-2**20, 2**20, 3000) / 2.0 ** rng.integers(0, 40, 3000),  # exact ties, many grids
+        np.ldexp(rng.integers(-2**53, 2**53, 2000).astype(np.float64), rng.integers(-1100, 100, 2000)),
+        [1e300, -1e300, 5e-324, -5e-324, 1e-310, 0.0, -0.0, 2.0**60, -2.0**60, 2.0**52, 2.0**52 - 0.5,
+         -2.0**52, 2.0**51 + 0.5, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5],
+    ])
+    compared = 0
+    for width, integer in [(1, 1), (8, 3), (16, -8), (24, 70), (40, 4), (62, 8), (60, 1000), (50, -900)]:
+        for r in Rounding:
+            for o in Overflow:
+                for signed in (True, False):
+                    if width == 1 and signed:
+                        continue
+                    t = FixedType(width, integer, signed, r.name, o.name)
+                    w, f, s, rr, oo = t.spec
+                    ours = to_codes(x, t)
+                    np.testing.assert_array_equal(ours, _by_exact_decomposition(x, f, w, bool(s), rr, oo),
+                                                  err_msg=str(t))
+                    compared += ours.size
+    assert compared > 1_000_000
 
 
 def test_float32_inputs_convert_via_double_exactly():
