@@ -21,6 +21,9 @@ from typing import Any
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba import types as nbt
+from numba.extending import intrinsic
 
 #: The widest type the core represents exactly. Codes live in int64 and an
 #: exact sum of two codes must still fit, hence 62 and not 64.
@@ -289,6 +292,44 @@ def sum_type(a: FixedType, b: FixedType, subtract: bool = False) -> FixedType:
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
+def _int_resize(builder, value, width):
+    if value.type.width > width:
+        return builder.trunc(value, ir.IntType(width))
+    if value.type.width < width:
+        return builder.sext(value, ir.IntType(width))
+    return value
+
+
+@intrinsic
+def narrow_like(typingctx, like, value):
+    """``value`` as an integer of ``like``'s type (its low bits; the caller knows it fits).
+
+    numba computes with 64-bit integers whatever the operands; this tells the compiler the
+    result is wanted in 32 bits, so a loop over int32 codes keeps 32-bit lanes (twice as many
+    per vector instruction).
+    """
+    if not isinstance(like, nbt.Integer) or not isinstance(value, nbt.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _int_resize(builder, args[1], like.bitwidth)
+
+    return like(like, value), codegen
+
+
+@intrinsic
+def shift_right(typingctx, value, d):
+    """``value >> d`` (arithmetic) in ``value``'s own width, ``0 <= d < width``; ``>>`` widens to 64 bits first."""
+    if not isinstance(value, nbt.Integer) or not isinstance(d, nbt.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        v, s = args
+        return builder.ashr(v, _int_resize(builder, s, value.bitwidth))
+
+    return value(value, d), codegen
+
+
 @nb.njit(cache=True, inline="always")
 def round_shift_branchless(v, d, rnd, conv):
     """``v * 2**-d`` (``0 <= d <= 62``) rounded with no branch on the value, so loops vectorise.
@@ -296,11 +337,13 @@ def round_shift_branchless(v, d, rnd, conv):
     TRN (``rnd = conv = 0``): floor. RND (``rnd = 1``): to nearest, ties toward +inf.
     RND_CONV (``conv = 1``): to nearest, ties to even. Rounding to nearest adds half an
     output step before the floor; ties-to-even adds one less unless the floor is odd.
+    Computed in ``v``'s own integer width: an int32 ``v`` needs ``d <= 31`` and
+    ``|v| + 2**(d-1) < 2**31``.
     """
     half = (np.int64(1) << d) >> 1  # 0 when d == 0: nothing is dropped
     # RND_CONV: -1 when the floor is even (and bits are dropped), so an exact tie rounds down to it
-    even_fix = ((v >> d) & 1) - (half != 0)
-    return (v + (rnd | conv) * half + conv * even_fix) >> d
+    even_fix = (shift_right(v, d) & 1) - (half != 0)
+    return shift_right(narrow_like(v, v + (rnd | conv) * half + conv * even_fix), d)
 
 
 @nb.njit(cache=True, inline="always")

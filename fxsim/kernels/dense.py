@@ -31,6 +31,7 @@ from fxsim.fixed import (
     cast,
     code_range,
     count_overflows,
+    narrow_like,
     requantize,
     requantize_row,
     round_shift_branchless,
@@ -204,6 +205,13 @@ def _mac_step(a, p, cast, sh, lo, hi):
 
 
 @nb.njit(cache=True, inline="always")
+def _product(x, w, d, rnd, conv):
+    """``x * w`` rounded to ``2**d`` steps, in the operands' integer width (int32 where the
+    caller has checked that products fit; see :func:`_fits_int32`)."""
+    return round_shift_branchless(narrow_like(w, x * w), d, rnd, conv)
+
+
+@nb.njit(cache=True, inline="always")
 def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count, groups, want):
     """``acc[j] = accum_t(acc[j] + accum_t(x[i] * weight[i, j]))`` for ``i`` ascending.
 
@@ -233,14 +241,14 @@ def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count, groups, wa
                 u0, u1, u2, u3 = weight[i + 1, j], weight[i + 1, j + 1], weight[i + 1, j + 2], weight[i + 1, j + 3]
                 for b in range(n_b):
                     xv, xu = xr[b], xs[b]
-                    s0, p0, q0 = _mac_step(a0[b], round_shift_branchless(xv * w0, d, rnd, conv), cast, sh, lo, hi)
-                    s1, p1, q1 = _mac_step(a1[b], round_shift_branchless(xv * w1, d, rnd, conv), cast, sh, lo, hi)
-                    s2, p2, q2 = _mac_step(a2[b], round_shift_branchless(xv * w2, d, rnd, conv), cast, sh, lo, hi)
-                    s3, p3, q3 = _mac_step(a3[b], round_shift_branchless(xv * w3, d, rnd, conv), cast, sh, lo, hi)
-                    a0[b], p4, q4 = _mac_step(s0, round_shift_branchless(xu * u0, d, rnd, conv), cast, sh, lo, hi)
-                    a1[b], p5, q5 = _mac_step(s1, round_shift_branchless(xu * u1, d, rnd, conv), cast, sh, lo, hi)
-                    a2[b], p6, q6 = _mac_step(s2, round_shift_branchless(xu * u2, d, rnd, conv), cast, sh, lo, hi)
-                    a3[b], p7, q7 = _mac_step(s3, round_shift_branchless(xu * u3, d, rnd, conv), cast, sh, lo, hi)
+                    s0, p0, q0 = _mac_step(a0[b], _product(xv, w0, d, rnd, conv), cast, sh, lo, hi)
+                    s1, p1, q1 = _mac_step(a1[b], _product(xv, w1, d, rnd, conv), cast, sh, lo, hi)
+                    s2, p2, q2 = _mac_step(a2[b], _product(xv, w2, d, rnd, conv), cast, sh, lo, hi)
+                    s3, p3, q3 = _mac_step(a3[b], _product(xv, w3, d, rnd, conv), cast, sh, lo, hi)
+                    a0[b], p4, q4 = _mac_step(s0, _product(xu, u0, d, rnd, conv), cast, sh, lo, hi)
+                    a1[b], p5, q5 = _mac_step(s1, _product(xu, u1, d, rnd, conv), cast, sh, lo, hi)
+                    a2[b], p6, q6 = _mac_step(s2, _product(xu, u2, d, rnd, conv), cast, sh, lo, hi)
+                    a3[b], p7, q7 = _mac_step(s3, _product(xu, u3, d, rnd, conv), cast, sh, lo, hi)
                     if count:
                         n_prod += p0 + p1 + p2 + p3 + p4 + p5 + p6 + p7
                         n_acc += q0 + q1 + q2 + q3 + q4 + q5 + q6 + q7
@@ -255,7 +263,7 @@ def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count, groups, wa
                 xr = x[i]
                 w = weight[i, jj]
                 for b in range(n_b):
-                    a[b], p0, q0 = _mac_step(a[b], round_shift_branchless(xr[b] * w, d, rnd, conv), cast, sh, lo, hi)
+                    a[b], p0, q0 = _mac_step(a[b], _product(xr[b], w, d, rnd, conv), cast, sh, lo, hi)
                     if count:
                         n_prod += p0
                         n_acc += q0
@@ -279,22 +287,28 @@ def _mac_row_exact(acc, w, x_row, pf, accum):
 
 
 @nb.njit(cache=True)
-def fitting_groups(x, weight, bias_acc, d, hi, fits):
-    """``fits[g] = 1`` where no product or partial sum of group ``g``'s outputs can leave ``[-hi-1, hi]``.
-
-    Bounds every partial sum of output ``j`` by ``|bias_j| + sum_i (max_b |x[i, b]| *
-    |w_ij| >> d) + n_in`` (a product rounded in any mode is at most one above its
-    floor magnitude), from this block's inputs. Where it holds, casting each product
-    and sum changes nothing, so those outputs can be summed plainly with no overflow
-    to count. Returns how many groups fit.
-    """
-    n_in, n_out = weight.shape
-    xmax = np.empty(n_in, dtype=np.int64)
-    for i in range(n_in):
+def row_max_abs(x):
+    """``max_b |x[i, b]|`` for each row ``i`` of a block."""
+    out = np.empty(x.shape[0], dtype=np.int64)
+    for i in range(x.shape[0]):
         m = np.int64(0)
         for b in range(x.shape[1]):
             m = max(m, abs(x[i, b]))
-        xmax[i] = m
+        out[i] = m
+    return out
+
+
+@nb.njit(cache=True)
+def fitting_groups(xmax, weight, bias_acc, d, hi, fits):
+    """``fits[g] = 1`` where no product or partial sum of group ``g``'s outputs can leave ``[-hi-1, hi]``.
+
+    Bounds every partial sum of output ``j`` by ``|bias_j| + sum_i (xmax[i] * |w_ij| >> d)
+    + n_in`` (a product rounded in any mode is at most one above its floor magnitude),
+    ``xmax`` being this block's :func:`row_max_abs`. Where it holds, casting each product
+    and sum changes nothing, so those outputs can be summed plainly with no overflow to
+    count. Returns how many groups fit.
+    """
+    n_in, n_out = weight.shape
     n_fit = 0
     for g in range(fits.shape[0]):
         ok = 1
@@ -310,6 +324,50 @@ def fitting_groups(x, weight, bias_acc, d, hi, fits):
         fits[g] = ok
         n_fit += ok
     return n_fit
+
+
+_INT32_MAX = (1 << 31) - 1
+
+
+@nb.njit(cache=True)
+def products_fit_int32(xmax, weight, d):
+    """Whether every input, weight and product plus half a ``2**d`` step lies within int32."""
+    limit = _INT32_MAX - ((np.int64(1) << d) >> 1)
+    for i in range(weight.shape[0]):
+        wmax = np.int64(0)
+        for j in range(weight.shape[1]):
+            wmax = max(wmax, abs(weight[i, j]))
+        if xmax[i] > _INT32_MAX or wmax > _INT32_MAX or xmax[i] * wmax > limit:
+            return False
+    return True
+
+
+@nb.njit(cache=True, inline="always")
+def copy_into(src, dst):
+    """``dst[:, :] = src`` for 2-D arrays of any integer types (a plain loop: ``astype`` is 3x slower)."""
+    for r in range(src.shape[0]):
+        for c in range(src.shape[1]):
+            dst[r, c] = src[r, c]
+
+
+@nb.njit(cache=True, inline="always")
+def copy_as(src, dtype):
+    """A copy of the 2-D array ``src`` with elements of ``dtype`` (values must fit)."""
+    out = np.empty(src.shape, dtype=dtype)
+    copy_into(src, out)
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def _mac_plain(acc, weight, x, d, trn, rnd, conv, sh, lo, hi, fits):
+    # the fitting groups, summed without casts (see dense_accumulate); literal rounding flags,
+    # so each loop holds only its own mode's operations
+    if trn:
+        _mac_block(acc, weight, x, d, 0, 0, _MODULAR, sh, lo, hi, False, fits, 1)
+    elif conv:
+        _mac_block(acc, weight, x, d, 0, 1, _MODULAR, sh, lo, hi, False, fits, 1)
+    else:
+        _mac_block(acc, weight, x, d, 1, 0, _MODULAR, sh, lo, hi, False, fits, 1)
 
 
 @nb.njit(cache=True)
@@ -352,6 +410,7 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
         lo, hi = code_range(aw, True)
         trn = d == 0 or ar == TRN  # then literal zeros: the rounding terms fold away
         fits = np.empty((n_out + GROUP - 1) // GROUP, dtype=np.int64)
+        xmax = row_max_abs(x)
         if ao == WRAP and not count:
             # WRAP keeps the sum modulo 2**W and int64 arithmetic wraps modulo 2**64, so casting
             # every product and partial sum gives the same code as one cast of the whole sum.
@@ -359,12 +418,17 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
             n_fit = fits.shape[0]
         else:
             # where no product or partial sum can overflow, no cast changes anything (nor is any counted)
-            n_fit = fitting_groups(x, weight, bias_acc, d, hi, fits)
+            n_fit = fitting_groups(xmax, weight, bias_acc, d, hi, fits)
         if n_fit > 0:
-            if trn:
-                _mac_block(acc, weight, x, d, 0, 0, _MODULAR, sh, lo, hi, False, fits, 1)
+            if aw <= 32 and d <= 31 and products_fit_int32(xmax, weight, d):
+                # The same sums in 32-bit lanes, twice as many per instruction: every product fits,
+                # and the partial sums either fit accum_t (<= 32 bits) or wrap, now modulo 2**32.
+                acc32 = copy_as(acc, np.int32)
+                _mac_plain(acc32, copy_as(weight, np.int32), copy_as(x, np.int32), d, trn, rnd, conv,
+                           sh, lo, hi, fits)
+                copy_into(acc32, acc)
             else:
-                _mac_block(acc, weight, x, d, rnd, conv, _MODULAR, sh, lo, hi, False, fits, 1)
+                _mac_plain(acc, weight, x, d, trn, rnd, conv, sh, lo, hi, fits)
             if ao == WRAP:
                 for j in range(n_out):
                     for b in range(n_b):

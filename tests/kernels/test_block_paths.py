@@ -18,7 +18,15 @@ import pytest
 
 from fxsim.fixed import FixedType, Overflow, Rounding, cast, count_overflows
 from fxsim.ir import InputSpec, RecurrentSpec
-from fxsim.kernels.dense import BLOCK, LATENCY_ORDER, dense_batch, dense_order, n_blocks
+from fxsim.kernels.dense import (
+    BLOCK,
+    LATENCY_ORDER,
+    dense_batch,
+    dense_order,
+    n_blocks,
+    products_fit_int32,
+    row_max_abs,
+)
 from fxsim.model import FxModel
 
 
@@ -76,6 +84,35 @@ def test_dense_block_loops_match_the_step_by_step_definition(case):
                 np.testing.assert_array_equal(got, want, err_msg=where)
                 if count:
                     assert (counts[0], counts[1]) == (want_prod, want_acc), where
+
+
+@pytest.mark.parametrize("d", [0, 1, 15, 30, 31])
+def test_int32_lanes_at_the_edge_of_int32(d):
+    # Blocks whose products all fit int32 (with half a step for rounding) are summed in 32-bit
+    # lanes; a product one unit larger sends the block back to int64. Inputs and weights here
+    # sit on both sides of that edge, with 32-bit accumulators whose WRAP sums wrap modulo 2**32.
+    rng = np.random.default_rng(d)
+    x_t, w_t = FixedType(18, 2), FixedType(18, 2)  # 16 fractional bits each
+    limit = (1 << 31) - 1 - ((1 << d) >> 1)
+    w_max = (1 << 15) - 1
+    n_in, n_out, n = 3, 6, BLOCK + 9
+    routes = set()
+    for rounding, overflow in itertools.product(["TRN", "RND", "RND_CONV"], ["WRAP", "SAT"]):
+        accum = FixedType(32, d, True, rounding, overflow)  # 32 - d fractional bits: products drop d
+        for x_max in (limit // w_max, limit // w_max + 1):
+            w = rng.integers(-w_max, w_max + 1, (n_in, n_out))
+            w[:, 0] = w_max
+            x = rng.integers(-x_max, x_max + 1, (n, n_in))
+            x[0, :] = x_max
+            x[1, :] = -x_max
+            bias_acc = rng.integers(-(1 << 20), 1 << 20, n_out)
+            xmax = row_max_abs(np.ascontiguousarray(x[:BLOCK].T))
+            routes.add(products_fit_int32(xmax, w, d))
+            want, _, _ = _reference_dense(x, x_t, w, w_t, bias_acc, accum, dense_order(n_in, n_out))
+            for count in (False, True):
+                got, _ = _run_dense(x, x_t, w, w_t, bias_acc, accum, LATENCY_ORDER, count)
+                np.testing.assert_array_equal(got, want, err_msg=f"{accum} x_max={x_max} count={count}")
+    assert routes == {True, False}
 
 
 def _recurrent(cell: str, accum: FixedType, result: FixedType, n_in: int, n_state: int, rng) -> FxModel:
