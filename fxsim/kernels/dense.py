@@ -207,7 +207,7 @@ def _mac_step(a, p, cast, sh, lo, hi):
 @nb.njit(cache=True, inline="always")
 def _product(x, w, d, rnd, conv):
     """``x * w`` rounded to ``2**d`` steps, in the operands' integer width (int32 where the
-    caller has checked that products fit; see :func:`_fits_int32`)."""
+    caller has checked that products fit; see :func:`products_fit_int32`)."""
     return round_shift_branchless(narrow_like(w, x * w), d, rnd, conv)
 
 
