@@ -466,10 +466,6 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
 BLOCK = 128
 
 
-#: Time steps of a recurrent layer's input loaded into a block at once.
-STEPS_PER_LOAD = 32
-
-
 @nb.njit(cache=True, inline="always")
 def load_block(x, s0, k0, out):
     """``out[k, b] = x[s0 + b, k0 + k]``: columns ``k0...`` of a block of samples, samples innermost."""

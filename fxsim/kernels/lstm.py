@@ -25,8 +25,16 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from fxsim.kernels.dense import BLOCK, STEPS_PER_LOAD, dense_accumulate, load_block, n_blocks
-from fxsim.kernels.recurrent import activate_row, add_products_row, product_row, store_rows, sum_row
+from fxsim.kernels.dense import BLOCK, dense_accumulate, n_blocks
+from fxsim.kernels.recurrent import (
+    STEPS_PER_LOAD,
+    activate_row,
+    add_products_row,
+    product_row,
+    step_input,
+    store_rows,
+    sum_row,
+)
 
 #: ``(name, width in units of n_state, "accum" | "result")`` of each traced internal.
 LSTM_TRACE = (
@@ -69,10 +77,7 @@ def lstm_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bi
     n_in = x.shape[2]
     n = recurrent_weight.shape[0]
     nb_ = n * n_b
-    # the block's inputs, STEPS_PER_LOAD steps at a time (reading whole samples: each step alone
-    # would read 8 * n_in bytes per sample and take twice as long)
-    xs = np.empty((min(STEPS_PER_LOAD, n_steps), n_in, n_b), dtype=np.int64)
-    x_flat = x.reshape(x.shape[0], n_steps * n_in)
+    xs = np.empty((min(STEPS_PER_LOAD, n_steps), n_in, n_b), dtype=np.int64)  # see step_input
     zx = np.empty((4 * n, n_b), dtype=np.int64)
     zh = np.empty((4 * n, n_b), dtype=np.int64)
     h = np.zeros((n, n_b), dtype=np.int64)
@@ -84,10 +89,7 @@ def lstm_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bi
     act = np.empty(4 * nb_, dtype=np.int64)  # i | f | g | o in accum_t
     s = np.empty(nb_, dtype=np.int64)
     for t in range(n_steps):
-        if t % STEPS_PER_LOAD == 0:
-            n_load = min(STEPS_PER_LOAD, n_steps - t)
-            load_block(x_flat, s0, t * n_in, xs[:n_load].reshape(n_load * n_in, n_b))
-        xt = xs[t % STEPS_PER_LOAD]
+        xt = step_input(x, s0, t, xs)
         dense_accumulate(xt, x_frac, weight, w_frac, bias_acc, order_x, accum, zx, counts[0:2], count)
         dense_accumulate(h, rf, recurrent_weight, rw_frac, recurrent_bias_acc, order_h, accum, zh, counts[2:4], count)
         counts[4] += sum_row(zxf, zhf, af, accum, pre)

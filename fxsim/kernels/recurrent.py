@@ -130,6 +130,26 @@ def product_row(a, b, frac, t, out):
     return requantize_row(out, frac, t, out)
 
 
+#: Time steps of a recurrent layer's input loaded into a block at once.
+STEPS_PER_LOAD = 32
+
+
+@nb.njit(cache=True, inline="always")
+def step_input(x, s0, t, xs):
+    """Time step ``t`` of the samples ``x[s0 : s0 + n_b]`` as ``[n_in, n_b]`` codes (a view of ``xs``).
+
+    ``xs`` is the block's ``[min(STEPS_PER_LOAD, T), n_in, n_b]`` buffer, refilled every
+    ``STEPS_PER_LOAD`` steps: reading whole samples takes half the time of reading one
+    step (``8 * n_in`` bytes) of each sample at every step.
+    """
+    n_steps, n_in = x.shape[1], x.shape[2]
+    if t % STEPS_PER_LOAD == 0:
+        n_load = min(STEPS_PER_LOAD, n_steps - t)
+        dk.load_block(x.reshape(x.shape[0], n_steps * n_in), s0, t * n_in,
+                      xs[:n_load].reshape(n_load * n_in, xs.shape[2]))
+    return xs[t % STEPS_PER_LOAD]
+
+
 @nb.njit(cache=True)
 def store_rows(dst, s0, t, col, rows, n_b):
     """``dst[s0 + b, t, col + j] = rows[j * n_b + b]``: a block's values (samples innermost) back per sample."""
