@@ -193,7 +193,7 @@ def recurrent_drift(study, point=None, n_samples: int = 2000) -> list[Drift]:
 
     Uses the first ``n_samples`` inputs; the hardware states come from fxsim's trace.
     """
-    from analysis.space import Point  # noqa: F401  (type of ``point``)
+    from fxsim.analysis.space import Point  # noqa: F401  (type of ``point``)
 
     point = point or study.space.base
     x = study.x[:n_samples]

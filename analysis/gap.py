@@ -4,7 +4,7 @@ For a precision point P the hardware metric is compared with two counterfactuals
 per layer (and per source):
 
 * **recovered**: everything at P except this layer's types, which are made
-  generous (:data:`~analysis.space.GENEROUS`, tables at a generous type and size);
+  generous (:data:`~fxsim.analysis.space.GENEROUS`, tables at a generous type and size);
   the metric that comes back is what this layer costs in the presence of the others;
 * **alone**: everything generous except this layer, which stays at P; the metric
   lost is what this layer costs on its own.
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from analysis.space import GENEROUS_TABLE_SIZE, SOURCES, Key, Point, Space, source_knobs
+from fxsim.analysis.space import GENEROUS_TABLE_SIZE, SOURCES, Key, Point, Space, source_knobs
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def decompose(study, point: Point | None = None, desc: str = "gap") -> Gap:
 
     Parameters
     ----------
-    study : an :class:`analysis.study.Study`.
+    study : an :class:`fxsim.analysis.study.Study`.
     point : the precision to explain.
     """
     space: Space = study.space

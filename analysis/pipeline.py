@@ -1,4 +1,4 @@
-"""The two analyses the command line runs, end to end, on a :class:`~analysis.study.Study`.
+"""The two analyses the command line runs, end to end, on a :class:`~fxsim.analysis.study.Study`.
 
 * :func:`diagnose`: at one precision, the metric float → QKeras → hardware, the gap
   by layer and by source, LSTM/GRU state drift, value ranges against the types,
@@ -7,7 +7,7 @@
   search below it, the hls4ml configuration of the chosen point, and one real C
   simulation of it, with the time fxsim took against what C simulation would take.
 
-Both return plain result objects; :mod:`analysis.report` writes them to a folder.
+Both return plain result objects; :mod:`fxsim.analysis.report` writes them to a folder.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from analysis.drift import Drift, recurrent_drift
-from analysis.gap import Gap, decompose
-from analysis.histograms import Histogram, value_histograms
-from analysis.ranges import knob_ranges, trim_integers
-from analysis.select import SearchResult, UniformRow, fewest_uniform_bits, greedy_search
-from analysis.space import Point
-from analysis.study import Study, Verification
+from fxsim.analysis.drift import Drift, recurrent_drift
+from fxsim.analysis.gap import Gap, decompose
+from fxsim.analysis.histograms import Histogram, value_histograms
+from fxsim.analysis.ranges import knob_ranges, trim_integers
+from fxsim.analysis.select import SearchResult, UniformRow, fewest_uniform_bits, greedy_search
+from fxsim.analysis.space import Point
+from fxsim.analysis.study import Study, Verification
 
 #: The seed study's integer widths for the curve.
 CURVE_INTEGERS = (0, 2, 4)
@@ -45,7 +45,7 @@ def bits_curve(study: Study, integers: Sequence[int] = CURVE_INTEGERS, fractiona
                qkeras_samples: int | None = None) -> list[dict]:
     """Rows ``{integer, fractional, width, hardware, qkeras}`` of the seed study's figure.
 
-    See :meth:`analysis.study.Study.uniform_pair`: at each width the QKeras model with
+    See :meth:`fxsim.analysis.study.Study.uniform_pair`: at each width the QKeras model with
     every quantizer at ``quantized_bits(I+F+1, I)`` against hls4ml's conversion of it
     with every type ``ap_fixed<I+F+1, I+1>``.
     """
@@ -167,7 +167,7 @@ def select_bits(study: Study, target: float = 0.95, objective: str = "bits", int
         reusing a cached build.
     max_evaluations : budget of the per-knob search.
     trim : start the per-knob search from the best uniform point with integer bits
-        trimmed to the value ranges (:mod:`analysis.ranges`) when that still meets the target.
+        trimmed to the value ranges (:mod:`fxsim.analysis.ranges`) when that still meets the target.
     """
     if not 0 < target <= 1.5:
         raise ValueError(f"target must be a fraction of the float metric such as 0.95 or 0.99, got {target}")

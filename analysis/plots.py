@@ -102,7 +102,7 @@ def gap_bars(gap, stem: str | Path) -> list[Path]:
 def value_ranges(hists: Sequence, stem: str | Path, title: str = "") -> list[Path]:
     """One row per quantity: ``log2|x|`` of reference (outline) and hardware (filled) values
     over the type's range (shaded); overflows and sub-LSB counts at the right."""
-    from analysis.histograms import EDGES
+    from fxsim.analysis.histograms import EDGES
 
     plt = _pyplot()
     n = len(hists)

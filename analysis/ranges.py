@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from analysis.space import Key, Point, Space, make_type
+from fxsim.analysis.space import Key, Point, Space, make_type
 from fxsim import ir
 from fxsim.fixed import FixedType, from_codes
 from fxsim.kernels.gru import GRU_TRACE

@@ -1,7 +1,7 @@
 """The report folder: plots (PNG and PDF), a markdown summary with the tables, the selected config.
 
-:func:`write_report` takes a :class:`~analysis.study.Study` and the results of
-:func:`analysis.pipeline.diagnose` and/or :func:`analysis.pipeline.select_bits`
+:func:`write_report` takes a :class:`~fxsim.analysis.study.Study` and the results of
+:func:`fxsim.analysis.pipeline.diagnose` and/or :func:`fxsim.analysis.pipeline.select_bits`
 and writes::
 
     <out>/summary.md               the tables, with links to the figures
@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from analysis import plots
-from analysis.pipeline import Diagnosis, Selection
-from analysis.space import Point, Space
+from fxsim.analysis import plots
+from fxsim.analysis.pipeline import Diagnosis, Selection
+from fxsim.analysis.space import Point, Space
 
 
 def _f(v: float | None, digits: int = 4) -> str:
@@ -217,7 +217,7 @@ def write_report(out: str | Path, study, diagnosis: Diagnosis | None = None, sel
                  curve: list[dict] | None = None, title: str = "fxsim report", meta: dict | None = None) -> list[Path]:
     """Write the report folder; returns every file written.
 
-    ``curve`` (rows of :func:`analysis.pipeline.bits_curve`) is taken from the diagnosis when not given.
+    ``curve`` (rows of :func:`fxsim.analysis.pipeline.bits_curve`) is taken from the diagnosis when not given.
     """
     curve = curve if curve is not None else (diagnosis.curve if diagnosis is not None else [])
     out = Path(out)

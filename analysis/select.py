@@ -1,8 +1,8 @@
 """Pre-synthesis bit selection: the fewest bits whose hardware metric meets a target.
 
-Two searches, both over :class:`~analysis.space.Point` objects and a batch
+Two searches, both over :class:`~fxsim.analysis.space.Point` objects and a batch
 ``evaluate(points) -> metrics`` callable (the hardware metric fxsim measures for
-each point; :class:`analysis.study.Study` provides one):
+each point; :class:`fxsim.analysis.study.Study` provides one):
 
 * :func:`uniform_scan` / :func:`fewest_uniform_bits`: the seed study's criterion.
   Every type is ``ap_fixed<I+F+1, I+1>``; the answer is the smallest width whose
@@ -18,7 +18,7 @@ each point; :class:`analysis.study.Study` provides one):
 
 The cost is either the total bits (sum of every knob's width) or the
 multiplier-cost proxy (sum over multipliers of the operand widths), see
-:class:`~analysis.space.Space`.
+:class:`~fxsim.analysis.space.Space`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from analysis.space import Key, Point, Space, make_type
+from fxsim.analysis.space import Key, Point, Space, make_type
 
 Evaluate = Callable[[Sequence[Point]], list[float]]
 

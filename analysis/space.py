@@ -269,7 +269,7 @@ class Space:
         """Mark types the hls4ml configuration cannot change (``{key: why}``); they keep their base type.
 
         hls4ml takes a QKeras ``QDense`` weight's type from its quantizer, whatever the
-        configuration says; :class:`analysis.study.Study` finds such types by converting once.
+        configuration says; :class:`fxsim.analysis.study.Study` finds such types by converting once.
         """
         for key in keys:
             if key not in self.base.types:

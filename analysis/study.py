@@ -2,7 +2,7 @@
 
 A :class:`Study` converts the model once at the user's precision (the *base*
 point), reads fxsim's model of it, and from then on measures the hardware metric
-of any :class:`~analysis.space.Point` by writing the point's types into the base
+of any :class:`~fxsim.analysis.space.Point` by writing the point's types into the base
 hls4ml configuration, letting hls4ml convert it (tens of milliseconds, no C++)
 and running fxsim's bit-exact emulation on the data. Results are cached by point,
 so the scans, the gap decomposition and the searches share evaluations.
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.space import Point, Space
+from fxsim.analysis.space import Point, Space
 
 METRICS = ("auc", "accuracy")
 
@@ -217,7 +217,7 @@ class Study:
         """Hardware and QKeras metric at the uniform width ``(I, F)``, as the seed study compared them.
 
         For a QKeras model every quantizer is first set to ``quantized_bits(I+F+1, I)``
-        (:func:`analysis.requantize.requantized`): QKeras's metric is that model's, and
+        (:func:`fxsim.analysis.requantize.requantized`): QKeras's metric is that model's, and
         the hardware is hls4ml's conversion of that model with every configurable type at
         ``ap_fixed<I+F+1, I+1>`` (so quantizer-pinned weights follow too). For a float
         model the QKeras metric is None and the hardware is :meth:`evaluate` of
@@ -229,7 +229,7 @@ class Study:
             return self.evaluate([point])[0], None
         key = f"uniform:{integer}:{fractional}:{qkeras_samples}"
         if key not in self._pairs:
-            from analysis.requantize import requantized
+            from fxsim.analysis.requantize import requantized
             from fxsim import from_hls4ml
             from fxsim.frontends.keras import convert
 
@@ -323,7 +323,7 @@ class Study:
         return self._holdout[point.key]
 
     def evaluator(self, desc: str | None = None) -> Callable[[Sequence[Point]], list[float]]:
-        """``evaluate`` with a fixed progress label, for :mod:`analysis.select`."""
+        """``evaluate`` with a fixed progress label, for :mod:`fxsim.analysis.select`."""
         return lambda points: self.evaluate(points, desc)
 
     # -- C simulation --

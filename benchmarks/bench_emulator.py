@@ -49,7 +49,7 @@ PRECISION = "ap_fixed<16,6>"
 
 
 def load_model(zoo_name: str):
-    from models import zoo
+    from fxsim.models import zoo
 
     return zoo.load(zoo_name)
 

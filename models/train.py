@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.architectures import TASKS, Quant, build_float, build_qkeras, check
-from models.datasets.common import Dataset
+from fxsim.models.architectures import TASKS, Quant, build_float, build_qkeras, check
+from fxsim.models.datasets.common import Dataset
 
 TABLE_START, TABLE_END = "<!-- metrics:start -->", "<!-- metrics:end -->"
 METRIC_LABEL = {"toptag": "AUC", "btag": "b-vs-light AUC", "quickdraw": "accuracy"}

@@ -35,7 +35,7 @@ def _only(diag: Diagnosis, code: str):
 
 @pytest.mark.parametrize("arch", ["gru", "lstm"])
 def test_seed_recipe_gets_a_verdict_naming_each_blocker_and_its_fix(arch):
-    from models.architectures import Quant, build_qkeras
+    from fxsim.models.architectures import Quant, build_qkeras
 
     model = build_qkeras("toptag", arch, Quant(9, 3), "seed")
     diag = doctor(model, "ap_fixed<9,3>")

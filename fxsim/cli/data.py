@@ -73,15 +73,15 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     if args.dataset == "toptag":
-        from models.datasets import toptag
+        from fxsim.models.datasets import toptag
 
         data = toptag.generate(preset=preset, fast=args.fast, **common)
     elif args.dataset == "btag":
-        from models.datasets import btag
+        from fxsim.models.datasets import btag
 
         data = btag.generate(preset=preset, fast=args.fast, **common)
     else:
-        from models.datasets import quickdraw
+        from fxsim.models.datasets import quickdraw
 
         difficulty = quickdraw.DEFAULT_DIFFICULTY if args.difficulty is None else args.difficulty
         data = quickdraw.generate(difficulty=difficulty, **common)

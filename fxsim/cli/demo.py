@@ -55,8 +55,8 @@ def show_fixed_core(seed: int) -> None:
 
 def top_tagging_set(models: list[str], jets: int, seed: int, progress: bool):
     """A small generated top-tagging set (fast Pythia, cached), per model rescaled as in training."""
-    from models import zoo
-    from models.datasets import toptag
+    from fxsim.models import zoo
+    from fxsim.models.datasets import toptag
 
     ds = toptag.generate(jets, seed=seed, fast=True, progress=progress)
     return {name: zoo.prepare_inputs(name, ds, split="all") for name in models}
@@ -64,12 +64,12 @@ def top_tagging_set(models: list[str], jets: int, seed: int, progress: bool):
 
 def run_model(name: str, x: np.ndarray, y: np.ndarray, out: Path, target: float, progress: bool) -> dict:
     """Evaluate, diagnose, select, cross-check and report one zoo model; returns the headline numbers."""
-    from analysis.pipeline import bits_curve, diagnose, select_bits
-    from analysis.report import write_report
-    from analysis.study import Study
+    from fxsim.analysis.pipeline import bits_curve, diagnose, select_bits
+    from fxsim.analysis.report import write_report
+    from fxsim.analysis.study import Study
     from fxsim.cli.scan import summary_lines
     from fxsim.evaluate import evaluate
-    from models import zoo
+    from fxsim.models import zoo
 
     t0 = time.perf_counter()
     model = zoo.load(name)
@@ -106,7 +106,7 @@ def run_model(name: str, x: np.ndarray, y: np.ndarray, out: Path, target: float,
 
 def run(args: argparse.Namespace) -> int:
     show_fixed_core(args.seed)
-    from models import zoo
+    from fxsim.models import zoo
 
     unknown = [m for m in args.models if m not in zoo.names()]
     if unknown:

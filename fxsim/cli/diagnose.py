@@ -58,7 +58,7 @@ def _model_and_data(args: argparse.Namespace) -> tuple[Any, str, np.ndarray, np.
     name = path.stem
     zoo_name = None
     if not path.exists():
-        from models import zoo
+        from fxsim.models import zoo
 
         if args.model not in zoo.names():
             raise FileNotFoundError(f"no model file {args.model!r}, and no zoo model of that name "
@@ -72,8 +72,8 @@ def _model_and_data(args: argparse.Namespace) -> tuple[Any, str, np.ndarray, np.
     with np.load(data, allow_pickle=False) as z:
         is_dataset = {"x_test", "y_test", "settings"} <= set(z.files)
     if zoo_name and is_dataset and args.inputs is None and args.labels is None:
-        from models import zoo
-        from models.datasets.common import Dataset
+        from fxsim.models import zoo
+        from fxsim.models.datasets.common import Dataset
 
         x, y = zoo.prepare_inputs(zoo_name, Dataset.load(data), split="test")
     else:
@@ -92,8 +92,8 @@ def _model_and_data(args: argparse.Namespace) -> tuple[Any, str, np.ndarray, np.
 
 
 def make_study(args: argparse.Namespace, holdout: float = 0.0):
-    """A :class:`analysis.study.Study` from the command-line arguments."""
-    from analysis.study import Study
+    """A :class:`fxsim.analysis.study.Study` from the command-line arguments."""
+    from fxsim.analysis.study import Study
     from fxsim.cli.evaluate import parse_spec
 
     model, name, x, y = _model_and_data(args)
@@ -114,8 +114,8 @@ def print_stages(gap) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.pipeline import diagnose
-    from analysis.report import write_report
+    from fxsim.analysis.pipeline import diagnose
+    from fxsim.analysis.report import write_report
 
     study, name = make_study(args)
     out = Path(args.out) if args.out else Path("runs") / "diagnose" / name

@@ -72,8 +72,8 @@ def summary_lines(study, sel) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.pipeline import bits_curve, diagnose, select_bits
-    from analysis.report import write_report
+    from fxsim.analysis.pipeline import bits_curve, diagnose, select_bits
+    from fxsim.analysis.report import write_report
     from fxsim.cli.diagnose import make_study
 
     if not 0.0 <= args.holdout < 1.0:

@@ -74,9 +74,9 @@ def run(args: argparse.Namespace) -> int:
     widths = quant_widths(args)
     if (args.data is None) == (args.n is None):
         raise ValueError("give exactly one of --data FILE or --n N")
-    from models.architectures import Quant
-    from models.datasets.common import Dataset
-    from models.train import FitConfig, task_of, train_models
+    from fxsim.models.architectures import Quant
+    from fxsim.models.datasets.common import Dataset
+    from fxsim.models.train import FitConfig, task_of, train_models
 
     if args.data is not None:
         data = Dataset.load(args.data)
@@ -99,14 +99,14 @@ def _generate(args: argparse.Namespace):
     if args.n <= 0:
         raise ValueError(f"--n must be positive, got {args.n}")
     if args.task == "toptag":
-        from models.datasets import toptag
+        from fxsim.models.datasets import toptag
 
         return toptag.generate(args.n, preset=args.preset or "hls4ml", seed=args.data_seed, fast=args.fast)
     if args.task == "btag":
-        from models.datasets import btag
+        from fxsim.models.datasets import btag
 
         return btag.generate(args.n, preset=args.preset or "ttbar13", seed=args.data_seed, fast=args.fast)
-    from models.datasets import quickdraw
+    from fxsim.models.datasets import quickdraw
 
     if args.preset not in (None, "procedural"):
         raise ValueError(f"unknown preset {args.preset!r} for quickdraw; valid presets: procedural")

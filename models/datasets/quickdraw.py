@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.datasets import common
+from fxsim.models.datasets import common
 
 CLASSES = ["ant", "bee", "butterfly", "mosquito", "snail"]
 FEATURES = ["dx", "dy", "pen_lifted"]
@@ -393,7 +393,7 @@ def generate(
     }
 
     def build() -> common.Dataset:
-        from models.datasets.events import pythia_seed  # same seed derivation for all generators
+        from fxsim.models.datasets.events import pythia_seed  # same seed derivation for all generators
 
         tasks = common.chunk_tasks(counts, CHUNK)
         args = [(c, difficulty, pythia_seed(seed, c, k), size) for c, k, size in tasks]

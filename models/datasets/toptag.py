@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.datasets import common
-from models.datasets.events import Event, Jet, cluster_antikt, delta_phi, generate_events, make_pythia, pseudorapidity, pythia_seed
+from fxsim.models.datasets import common
+from fxsim.models.datasets.events import Event, Jet, cluster_antikt, delta_phi, generate_events, make_pythia, pseudorapidity, pythia_seed
 
 FEATURES = ["ptrel", "etarot", "phirot", "erel", "deltaR", "pdgid"]
 CLASSES = ["qcd", "top"]

@@ -6,8 +6,8 @@ models were trained with) and ``README.md`` (the metric table).
 
 Example
 -------
->>> from models import zoo
->>> from models.datasets import toptag
+>>> from fxsim.models import zoo
+>>> from fxsim.models.datasets import toptag
 >>> model = zoo.load("toptag_gru_q8i2")
 >>> data = toptag.generate(2000, seed=7)
 >>> x, y = zoo.prepare_inputs("toptag_gru_q8i2", data)   # rescaled as in training
@@ -57,7 +57,7 @@ def load(name: str):
     """
     import tensorflow as tf
 
-    from models.architectures import custom_objects
+    from fxsim.models.architectures import custom_objects
 
     row = info(name)
     return tf.keras.models.load_model(ZOO_DIR / row["file"], custom_objects=custom_objects(), compile=False)

@@ -19,7 +19,7 @@ def gru_data(gru_model):
 
 @pytest.fixture(scope="session")
 def gru_study(gru_model, gru_data):
-    from analysis.study import Study
+    from fxsim.analysis.study import Study
 
     x, y = gru_data
     return Study(gru_model, x, y, holdout=0.5, progress=False)
@@ -27,7 +27,7 @@ def gru_study(gru_model, gru_data):
 
 @pytest.fixture(scope="session")
 def lstm_study():
-    from analysis.study import Study
+    from fxsim.analysis.study import Study
 
     model = small_qkeras("lstm", seed=1)
     x, y = labelled_data(model, 1000, seed=1)

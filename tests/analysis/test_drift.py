@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.drift import activation_name, drift, float_states
+from fxsim.analysis.drift import activation_name, drift, float_states
 from fxsim.fixed import FixedType
 
 

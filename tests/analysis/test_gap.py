@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.drift import recurrent_drift
-from analysis.gap import decompose
-from analysis.histograms import value_histograms
+from fxsim.analysis.drift import recurrent_drift
+from fxsim.analysis.gap import decompose
+from fxsim.analysis.histograms import value_histograms
 from fxsim.fixed import FixedType
 
 

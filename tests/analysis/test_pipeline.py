@@ -8,8 +8,8 @@ import json
 import pytest
 import yaml
 
-from analysis.pipeline import bits_curve, select_bits
-from analysis.report import write_report
+from fxsim.analysis.pipeline import bits_curve, select_bits
+from fxsim.analysis.report import write_report
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.ranges import integer_bits_needed, knob_ranges, trim_integers
+from fxsim.analysis.ranges import integer_bits_needed, knob_ranges, trim_integers
 from fxsim.fixed import FixedType
 
 

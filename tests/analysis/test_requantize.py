@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.requantize import requantized
+from fxsim.analysis.requantize import requantized
 
 
 def test_requantized_equals_a_model_built_at_that_width(gru_model):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.select import Move, _shrink, fewest_uniform_bits, greedy_search, uniform_scan
-from analysis.space import Space
+from fxsim.analysis.select import Move, _shrink, fewest_uniform_bits, greedy_search, uniform_scan
+from fxsim.analysis.space import Space
 from tests.analysis.helpers import separable_metric, toy_specs
 
 NEED_FRAC = {("gru", "accum"): 6, ("gru", "result"): 4, ("output", "accum"): 3}

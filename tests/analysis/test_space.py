@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.space import GENEROUS, SOURCES, Space, source_knobs
+from fxsim.analysis.space import GENEROUS, SOURCES, Space, source_knobs
 from fxsim.fixed import FixedType
 from tests.analysis.helpers import toy_specs
 

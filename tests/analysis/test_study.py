@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.space import GENEROUS, GENEROUS_TABLE, GENEROUS_TABLE_SIZE
+from fxsim.analysis.space import GENEROUS, GENEROUS_TABLE, GENEROUS_TABLE_SIZE
 from fxsim.fixed import FixedType
 
 
@@ -64,7 +64,7 @@ def test_study_metrics_and_split(gru_study, gru_model):
 
 
 def test_study_rejects_bad_input(gru_model, gru_data):
-    from analysis.study import Study
+    from fxsim.analysis.study import Study
 
     x, y = gru_data
     with pytest.raises(ValueError, match="do not match the model input"):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from models import architectures as A
+from fxsim.models import architectures as A
 
 
 @pytest.mark.parametrize("task", list(A.TASKS))

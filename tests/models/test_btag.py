@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from models.datasets import btag
+from fxsim.models.datasets import btag
 
 
 @pytest.fixture(scope="module")

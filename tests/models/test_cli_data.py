@@ -3,7 +3,7 @@
 import numpy as np
 
 from fxsim.cli import main
-from models.datasets.common import Dataset
+from fxsim.models.datasets.common import Dataset
 
 
 def test_data_command_writes_npz(tmp_path, capsys):

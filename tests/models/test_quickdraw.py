@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from models.datasets import quickdraw as qd
+from fxsim.models.datasets import quickdraw as qd
 
 
 def _write_class(path, rng, n, shift):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from models.datasets import common, toptag
+from fxsim.models.datasets import common, toptag
 
 
 @pytest.fixture(scope="module")

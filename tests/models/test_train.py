@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from fxsim.cli import main
-from models import train
-from models.architectures import Quant, custom_objects
-from models.datasets import toptag
+from fxsim.models import train
+from fxsim.models.architectures import Quant, custom_objects
+from fxsim.models.datasets import toptag
 
 
 @pytest.fixture(scope="module")

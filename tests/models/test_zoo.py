@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from models import zoo
-from models.architectures import TASKS
-from models.datasets import toptag
+from fxsim.models import zoo
+from fxsim.models.architectures import TASKS
+from fxsim.models.datasets import toptag
 
 
 def test_every_listed_model_loads_with_the_task_shape():
