@@ -208,6 +208,13 @@ class FxModel:
         x, n, _, _ = self._check_input(x)
         return self._run(x, n, trace=None)[1]
 
+    def predict_codes_and_overflows(self, x: np.ndarray) -> tuple[np.ndarray, OverflowReport]:
+        """:meth:`predict_codes` and :meth:`overflow_report` from one pass over ``x``."""
+        x, n, single, _ = self._check_input(x)
+        codes, report = self._run(x, n, trace=None)
+        codes = codes.reshape(n, -1)
+        return (codes[0] if single else codes), report
+
     # --- internals --------------------------------------------------------------------
     def _check_input(self, x: Any) -> tuple[np.ndarray, int, bool, np.dtype]:
         if not isinstance(x, np.ndarray):
