@@ -16,7 +16,7 @@ import sys
 import warnings
 
 # order = order in ``fxsim --help``
-COMMANDS = ("demo", "evaluate", "data", "train", "diagnose", "scan")
+COMMANDS = ("demo", "evaluate", "data", "train", "diagnose", "scan", "estimate", "build", "finetune")
 
 
 def build_parser() -> argparse.ArgumentParser:
