@@ -60,11 +60,12 @@ def config_key(keras_model: Any, hls_config: dict, backend: str = "Vivado", io_t
 
 
 def convert(keras_model: Any, hls_config: dict, output_dir: str | Path, backend: str = "Vivado",
-            io_type: str = "io_parallel", trace: bool = False) -> Any:
+            io_type: str = "io_parallel", trace: bool = False, **project: Any) -> Any:
     """``hls4ml.converters.convert_from_keras_model`` (no compilation).
 
     With ``trace``, every layer gets ``Trace: True`` so the compiled project records
-    each layer's output.
+    each layer's output. ``project``: further ``convert_from_keras_model`` keywords that
+    only shape the written project (``part``, ``clock_period``).
     """
     _quiet_tf()
     import hls4ml
@@ -76,7 +77,7 @@ def convert(keras_model: Any, hls_config: dict, output_dir: str | Path, backend:
     with _quiet_stdout():
         hm = hls4ml.converters.convert_from_keras_model(
             keras_model, hls_config=cfg, backend=backend, io_type=io_type,
-            output_dir=str(output_dir), project_name=PROJECT,
+            output_dir=str(output_dir), project_name=PROJECT, **project,
         )
     if trace:
         hm.config.trace_output = True
@@ -106,7 +107,7 @@ class Build:
 
 
 def build(keras_model: Any, hls_config: dict, backend: str = "Vivado", io_type: str = "io_parallel",
-          trace: bool = False, use_cache: bool = True, directory: str | Path | None = None) -> Build:
+          trace: bool = False, use_cache: bool = True, directory: str | Path | None = None, **project: Any) -> Build:
     """Convert and compile with hls4ml's own ``build_lib.sh``, reusing a cached build when possible.
 
     Parameters
@@ -115,20 +116,23 @@ def build(keras_model: Any, hls_config: dict, backend: str = "Vivado", io_type: 
     trace : compile with every layer traced (needed for :meth:`Build.trace`).
     use_cache : ``False`` always compiles afresh (timings) in ``directory`` or a new
         folder under the cache.
+    project : ``part``, ``clock_period`` (see :func:`convert`).
     """
     if not use_cache:
         out = Path(directory) if directory else cache_dir() / f"fresh-{os.getpid()}-{time.time_ns()}"
-        hm = convert(keras_model, hls_config, out, backend, io_type, trace)
+        hm = convert(keras_model, hls_config, out, backend, io_type, trace, **project)
         start = time.perf_counter()
         with _quiet_stdout():
             hm.compile()
         return Build(hm, out, time.perf_counter() - start, False, trace)
 
     key = config_key(keras_model, hls_config, backend, io_type, trace)
+    if project:  # part/clock change the written project, not the C simulation: a build of their own
+        key = hashlib.sha256(f"{key} {sorted(project.items())}".encode()).hexdigest()[:24]
     out = cache_dir() / key
     out.parent.mkdir(parents=True, exist_ok=True)
     with _locked(out.with_suffix(".lock")):
-        hm = convert(keras_model, hls_config, out, backend, io_type, trace)
+        hm = convert(keras_model, hls_config, out, backend, io_type, trace, **project)
         record = out / "fxsim-build.json"
         lib = None
         if record.exists():
