@@ -121,11 +121,14 @@ class _Schedule:
         self.t = 0.0
         res.ff += live_bits
 
-    def registered(self, cycles: int) -> None:
-        """A step whose result is registered inside a hard block (BRAM output, DSP P register)."""
-        if self.t > 0:
-            self.cycles += 1
-        self.cycles += max(0, cycles - 1)
+    def registered(self, cycles: int, carried_bits: float, res: _Res) -> None:
+        """A step of ``cycles`` whose result is registered inside a hard block (a BRAM's output).
+
+        Its own operands are registered inside the block; ``carried_bits`` of other values
+        waiting alongside cross each of its boundaries in fabric FFs.
+        """
+        self.cycles += cycles
+        res.ff += carried_bits * cycles
         self.t = 0.0
 
     def finish(self, live_bits: float, res: _Res) -> int:
@@ -244,7 +247,7 @@ def _shared_kernel(n_in, n_out, input_t, weight_t, accum_t, rf, sched, res, devi
     res.lut += n_mult * accum_t.width * rules.LUTS_PER_ADDER_BIT  # one accumulate per multiplier
     res.ff += n_out * accum_t.width  # accumulators held across the reuse loop
     res.count("adders", n_mult)
-    sched.registered(rules.ROM_READ_CYCLES)
+    sched.registered(rules.ROM_READ_CYCLES, 0.0, res)
     sched.chain(t_mult + rules.ADD_NS, 0.0, res)
     sched.cycles += rf - 1  # ReuseLoop: R iterations at II=1
     depth = math.ceil(math.log2(max(1, math.ceil(n_in / rf)))) if rf < n_in else 0
@@ -252,9 +255,13 @@ def _shared_kernel(n_in, n_out, input_t, weight_t, accum_t, rf, sched, res, devi
         sched.chain(rules.ADD_NS, n_out * accum_t.width, res)
 
 
+def _rom_in_bram(depth: int, width: int) -> bool:
+    return depth >= rules.ROM_BRAM_MIN_DEPTH
+
+
 def _rom(depth: int, width: int, res: _Res, key: str, copies: int = 1) -> None:
-    """A ROM of ``depth`` words x ``width`` bits, ``copies`` times: BRAM when deep, else LUT memory."""
-    if depth >= rules.ROM_BRAM_MIN_DEPTH:
+    """A ROM of ``depth`` words x ``width`` bits, ``copies`` times: BRAM when large, else LUT memory."""
+    if _rom_in_bram(depth, width):
         per = max(math.ceil(depth * width / rules.BRAM_18K_BITS), math.ceil(width / 36))
         res.bram += copies * per
         res.count(f"{key}_bram_18k", copies * per)
@@ -264,7 +271,7 @@ def _rom(depth: int, width: int, res: _Res, key: str, copies: int = 1) -> None:
 
 
 def _table_lookup(n: int, input_t: FixedType, table_t: FixedType, table_size: int, sched: _Schedule,
-                  res: _Res, key: str) -> None:
+                  res: _Res, key: str, carried: float = 0.0) -> None:
     """``n`` parallel lookups into one activation table (``nnet_activation.h``)."""
     if n <= 0:
         return
@@ -273,11 +280,11 @@ def _table_lookup(n: int, input_t: FixedType, table_t: FixedType, table_size: in
     _rom(table_size, table_t.width, res, key, copies)
     res.lut += n * 3 * max(addr, input_t.width) * rules.LUTS_PER_ADDER_BIT  # index: scale, offset, clamp
     res.count(f"{key}_lookups", n)
-    sched.chain(2 * rules.ADD_NS, n * input_t.width, res)
-    if table_size >= rules.ROM_BRAM_MIN_DEPTH:
-        sched.registered(rules.ROM_READ_CYCLES)
+    sched.chain(2 * rules.ADD_NS, n * input_t.width + carried, res)
+    if _rom_in_bram(table_size, table_t.width):
+        sched.registered(rules.ROM_READ_CYCLES, carried, res)
     else:
-        sched.chain(rules.ADD_NS, n * addr, res)
+        sched.chain(rules.ADD_NS, n * addr + carried, res)
 
 
 def _adders(n: int, width: int, sched: _Schedule, res: _Res, live_bits: float) -> None:
@@ -390,42 +397,46 @@ def _recurrent(spec: RecurrentSpec, sched: _Schedule, device: Device) -> LayerCo
     step.cycles, step.t = first.cycles, first.t
     step.cycles += 0
     cell.ff += s_in.cycles * 0  # FFs of both kernels' boundaries were counted into ``cell``
+    a, r = acc.width, res_t.width
+    # ``carried``: bits of the values that wait alongside each stage (nnet_recurrent.h's order)
     if spec.cell == "lstm":
-        _adders(k * n, acc.width, step, cell, 2 * k * n * acc.width)
-        _table_lookup(3 * n, acc, tab, spec.table_size, step, cell, spec.recurrent_activation)
+        _adders(k * n, a, step, cell, 2 * k * n * a)  # inputacc = tmpres + tmpres_state
+        _table_lookup(3 * n, acc, tab, spec.table_size, step, cell, spec.recurrent_activation, carried=n * a)
         _table_lookup(n, acc, tab, spec.table_size, step, cell, spec.activation)
         # s = c*i + s*f
-        t = max(_variable_product(acc.width, acc.width, n, cell, device),
-                _variable_product(res_t.width, acc.width, n, cell, device))
-        step.chain(t, 4 * n * acc.width, cell)
-        _adders(n, acc.width, step, cell, 2 * n * acc.width)
+        t = max(_variable_product(a, a, n, cell, device), _variable_product(r, a, n, cell, device))
+        step.chain(t, 4 * n * a, cell)
+        _adders(n, a, step, cell, 3 * n * a)
         cell.lut += n * _cast_luts(acc, res_t)
-        _table_lookup(n, res_t, tab, spec.table_size, step, cell, spec.activation)
-        t = _variable_product(acc.width, acc.width, n, cell, device)  # h = o * tanh(s)
-        step.chain(t, 2 * n * acc.width, cell)
-        cell.ebops += n * (2 * acc.width * acc.width + res_t.width * acc.width)
-        state_bits = 2 * n * res_t.width
+        _table_lookup(n, res_t, tab, spec.table_size, step, cell, spec.activation, carried=n * a)
+        t = _variable_product(a, a, n, cell, device)  # h = o * tanh(s)
+        step.chain(t, 2 * n * a, cell)
+        cell.ebops += n * (2 * a * a + r * a)
+        state_bits = 2 * n * r
     else:
-        _adders(2 * n, acc.width, step, cell, 2 * 2 * n * acc.width)
-        _table_lookup(2 * n, acc, tab, spec.table_size, step, cell, spec.recurrent_activation)
-        t = _variable_product(acc.width, acc.width, n, cell, device)  # r * (W_h h)
-        step.chain(t, 3 * n * acc.width, cell)
-        _adders(n, acc.width, step, cell, 2 * n * acc.width)
-        _table_lookup(n, acc, tab, spec.table_size, step, cell, spec.activation)
-        _adders(n, acc.width, step, cell, 2 * n * acc.width)  # 1 - z
-        t = max(_variable_product(acc.width, acc.width, n, cell, device),
-                _variable_product(res_t.width, acc.width, n, cell, device))
-        step.chain(t, 3 * n * acc.width, cell)
-        _adders(n, acc.width, step, cell, 2 * n * acc.width)
+        _adders(2 * n, a, step, cell, 2 * k * n * a)  # inputacc_zr
+        _table_lookup(2 * n, acc, tab, spec.table_size, step, cell, spec.recurrent_activation, carried=2 * n * a)
+        t = _variable_product(a, a, n, cell, device)  # r * (W_h h)
+        step.chain(t, 4 * n * a, cell)
+        _adders(n, a, step, cell, 3 * n * a)  # inputacc_h
+        _table_lookup(n, acc, tab, spec.table_size, step, cell, spec.activation, carried=n * a)
+        _adders(n, a, step, cell, 2 * n * a)  # 1 - z
+        t = max(_variable_product(a, a, n, cell, device), _variable_product(r, a, n, cell, device))
+        step.chain(t, 3 * n * a, cell)
+        _adders(n, a, step, cell, 2 * n * a)
         cell.lut += n * _cast_luts(acc, res_t)
-        cell.ebops += n * (2 * acc.width * acc.width + res_t.width * acc.width)
-        state_bits = n * res_t.width
+        cell.ebops += n * (2 * a * a + r * a)
+        state_bits = n * r
     step_cycles = max(1, step.finish(state_bits, cell))  # the new state is registered
     T = spec.n_timesteps
     layer = _Res()
+    # The layer consumes time step t about t * step_cycles after the inputs arrive (the
+    # io_parallel port is valid for one cycle): the sequence waits in registers.
+    seq_bits = spec.n_in * spec.input_t.width
     if spec.static:
         instances = 1
         _merge(layer, cell, 1)
+        layer.ff += T * seq_bits
         # data_in[j] = data[j + t*n_in]: a T:1 multiplexer per input bit
         layer.lut += spec.n_in * spec.input_t.width * math.ceil((T - 1) / (rules.MUX_INPUTS_PER_LUT - 1))
         layer.lut += 2 * math.ceil(math.log2(max(2, T))) * rules.LUTS_PER_ADDER_BIT  # time-loop counter
@@ -433,6 +444,7 @@ def _recurrent(spec: RecurrentSpec, sched: _Schedule, device: Device) -> LayerCo
     else:
         instances = T
         _merge(layer, cell, T)
+        layer.ff += seq_bits * step_cycles * T * (T - 1) // 2  # step t's inputs delayed t * step_cycles
         interval = 1
     if spec.return_sequences:
         layer.ff += T * n * res_t.width
