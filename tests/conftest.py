@@ -1,4 +1,4 @@
-"""Shared test plumbing: a tally of compared values that pytest prints at the end.
+"""Shared test plumbing: a tally of compared values that pytest prints at the end, hypothesis profiles.
 
 Cross-checks against real C++ (ap_types headers, hls4ml C simulation) call
 ``tally(section, compared, mismatches)``; the terminal summary prints one line per
@@ -14,6 +14,18 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+# Property tests are reproducible by default: a derandomized profile (the same examples on
+# every run and machine, no example database), so a failure in CI fails again locally.
+# FXSIM_HYPOTHESIS=explore draws fresh random examples (failures kept under .cache/) to hunt for bugs.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("explore", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+                          database=DirectoryBasedExampleDatabase(
+                              str(Path(__file__).resolve().parents[1] / ".cache" / "hypothesis")))
+settings.load_profile(os.environ.get("FXSIM_HYPOTHESIS", "ci"))
 
 REPORT_DIR = Path(__file__).resolve().parents[1] / ".cache" / "test-report"
 ENV = "FXSIM_TEST_TALLY"
