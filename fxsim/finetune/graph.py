@@ -393,7 +393,7 @@ def softmax(x: tf.Tensor, spec: SoftmaxSpec) -> tf.Tensor:
                 acc = tf.zeros_like(v[:, 0])
                 for j in range(m):
                     if i == j:
-                        term = tf.fill(tf.shape(acc), one)
+                        term = tf.ones_like(acc) * one
                     else:
                         y = (v[:, j] - v[:, i]) * (n_exp / 16.0)
                         tr = _wrap32(tf.sign(y) * tf.floor(tf.abs(y)))
@@ -591,6 +591,7 @@ class ExactGraph:
         for spec in specs[1:]:
             self.layers.append(self._layer(spec, keras_model))
         self.params = [p for layer in self.layers for p in layer.params]
+        self._compiled = None
         self.check_weights()
         last = specs[-1]
         #: the last layer squashes (sigmoid / softmax): the loss can use its exact input as logits
@@ -677,14 +678,20 @@ class ExactGraph:
             h = layer.op(h, w)
         return tf.reshape(h, [tf.shape(h)[0], -1]), logits
 
+    def compiled_forward(self) -> Callable:
+        """:meth:`forward` as one ``tf.function`` (traced once per input shape)."""
+        if self._compiled is None:
+            self._compiled = tf.function(self.forward, reduce_retracing=True)
+        return self._compiled
+
     def predict_codes(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """The output codes (int64 ``[n, n_out]``) of the graph for the current variables."""
         feeds = [(tf.constant(v, F64), tf.constant(m, F64)) for v, m in self.feeds()]
         outs = []
+        run = self.compiled_forward()
         for s in range(0, len(x), batch_size):
             xv = tf.constant(self.input_values(x[s:s + batch_size]), F64)
-            y, _ = self.forward(xv, feeds)
-            outs.append(y.numpy())
+            outs.append(run(xv, feeds)[0].numpy())
         y = np.concatenate(outs)
         codes = np.ldexp(y, self.output_t.frac)
         if not np.all(codes == np.round(codes)):  # pragma: no cover - would be a bug in the graph
