@@ -186,19 +186,19 @@ def _variable_product(a: int, b: int, n: int, res: _Res, device: Device) -> floa
     return math.ceil(math.log2(max(2, min(a, b)))) * rules.ADD_NS
 
 
-def _dense_kernel(weight: np.ndarray, n_bias: int, input_t: FixedType, weight_t: FixedType, accum_t: FixedType,
+def _dense_kernel(weight: np.ndarray, bias: np.ndarray, input_t: FixedType, weight_t: FixedType, accum_t: FixedType,
                   reuse_factor: int, sched: _Schedule, res: _Res, device: Device) -> None:
     """One ``nnet::dense`` call (Latency or Resource kernel) on the schedule ``sched``."""
     n_in, n_out = weight.shape
     a = input_t.width
     res.ebops += int(effective_bits(weight).sum()) * a
     if reuse_factor <= 1:
-        _constant_kernel(weight, n_bias, input_t, accum_t, sched, res, device)
+        _constant_kernel(weight, bias, input_t, accum_t, sched, res, device)
     else:
         _shared_kernel(n_in, n_out, input_t, weight_t, accum_t, reuse_factor, sched, res, device)
 
 
-def _constant_kernel(weight, n_bias, input_t, accum_t, sched, res, device) -> None:
+def _constant_kernel(weight, bias, input_t, accum_t, sched, res, device) -> None:
     a = input_t.width
     eff = effective_bits(weight)
     width = signed_width(weight)
@@ -223,8 +223,8 @@ def _constant_kernel(weight, n_bias, input_t, accum_t, sched, res, device) -> No
         t_mult = rules.DSP_NS
     if lut.any():
         t_mult = max(t_mult, math.ceil(math.log2(int(digits[lut].max()))) * rules.ADD_NS)
-    # adder tree per output: surviving products + bias
-    terms = (~zero).sum(axis=0) + (1 if n_bias else 0)
+    # adder tree per output: surviving products + a nonzero bias (a zero bias is a constant 0)
+    terms = (~zero).sum(axis=0) + (np.asarray(bias).reshape(-1) != 0)
     n_adders = int(np.maximum(terms - 1, 0).sum())
     res.lut += n_adders * accum_t.width * rules.LUTS_PER_ADDER_BIT
     res.count("adders", n_adders)
@@ -311,7 +311,7 @@ def layer_cost(spec: LayerSpec, sched: _Schedule, device: Device, n_outputs: int
         _check_reuse(spec.name, spec.n_in, spec.n_out, spec.reuse_factor, spec.strategy)
         n_rows = max(1, n_outputs // spec.n_out)
         sub = _Res()
-        _dense_kernel(spec.weight, spec.n_out, spec.input_t, spec.weight_t, spec.accum_t, spec.reuse_factor,
+        _dense_kernel(spec.weight, spec.bias, spec.input_t, spec.weight_t, spec.accum_t, spec.reuse_factor,
                       sched, sub, device)
         _merge(res, sub, n_rows)
         res.lut += n_rows * spec.n_out * _cast_luts(spec.accum_t, spec.result_t)
@@ -327,7 +327,7 @@ def layer_cost(spec: LayerSpec, sched: _Schedule, device: Device, n_outputs: int
         w = np.asarray(spec.scale, dtype=np.int64).reshape(1, -1)
         # a diagonal kernel: one product per element, one bias add
         for j in range(w.shape[1]):
-            _constant_kernel(w[:, j:j + 1], 1, spec.input_t, spec.result_t, _Schedule(1e9), sub, device)
+            _constant_kernel(w[:, j:j + 1], np.asarray(spec.bias).reshape(-1)[j:j + 1], spec.input_t, spec.result_t, _Schedule(1e9), sub, device)
         _merge(res, sub, 1)
         sched.chain(rules.DSP_NS if sub.dsp else 2 * rules.ADD_NS, n * spec.input_t.width, res)
     elif isinstance(spec, RecurrentSpec):
@@ -387,16 +387,14 @@ def _recurrent(spec: RecurrentSpec, sched: _Schedule, device: Device) -> LayerCo
     _check_reuse(spec.name, n, k * n, rf_rec, spec.strategy, what="recurrent_reuse_factor")
     acc, res_t, tab = spec.accum_t, spec.result_t, spec.table_t
     cell = _Res()
-    step = _Schedule(sched.budget / (1.0 - rules.CLOCK_UNCERTAINTY))
-    # the two kernels run side by side: the step waits for the slower
-    s_in, s_rec = _Schedule(1.0), _Schedule(1.0)
-    s_in.budget = s_rec.budget = step.budget
-    _dense_kernel(spec.weight, k * n, spec.input_t, spec.weight_t, acc, rf_in, s_in, cell, device)
-    _dense_kernel(spec.recurrent_weight, k * n, res_t, spec.recurrent_weight_t, acc, rf_rec, s_rec, cell, device)
-    first = s_in if (s_in.cycles, s_in.t) >= (s_rec.cycles, s_rec.t) else s_rec
-    step.cycles, step.t = first.cycles, first.t
-    step.cycles += 0
-    cell.ff += s_in.cycles * 0  # FFs of both kernels' boundaries were counted into ``cell``
+    clock = sched.budget / (1.0 - rules.CLOCK_UNCERTAINTY)
+    # the input and recurrent kernels run side by side (their FFs both go into ``cell``); the
+    # step continues from the slower of the two
+    s_in, s_rec = _Schedule(clock), _Schedule(clock)
+    _dense_kernel(spec.weight, spec.bias, spec.input_t, spec.weight_t, acc, rf_in, s_in, cell, device)
+    _dense_kernel(spec.recurrent_weight, spec.recurrent_bias, res_t, spec.recurrent_weight_t, acc, rf_rec, s_rec,
+                  cell, device)
+    step = max(s_in, s_rec, key=lambda s: (s.cycles, s.t))
     a, r = acc.width, res_t.width
     # ``carried``: bits of the values that wait alongside each stage (nnet_recurrent.h's order)
     if spec.cell == "lstm":

@@ -145,4 +145,11 @@ ANCHOR_CLOCK_NS = 5.0
 #: Measured estimate/anchor ratios (tests/cost/test_anchors.py prints them; the test fails if
 #: these drift): {resource: (min ratio, max ratio)} over the anchors above. Reported as the
 #: estimate's uncertainty.
-ANCHOR_RATIOS: dict[str, tuple[float, float]] = {}
+ANCHOR_RATIOS: dict[str, tuple[float, float]] = {
+    "dsp": (0.73, 0.95),
+    "lut": (1.03, 1.03),
+    "ff": (0.73, 0.81),
+    "bram_18k": (0.94, 1.19),
+    "latency_cycles": (1.01, 1.01),
+    "interval_cycles": (1.0, 1.0),
+}
