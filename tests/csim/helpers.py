@@ -46,30 +46,43 @@ def grid_inputs(rng: np.random.Generator, n: int, shape: tuple[int, ...], scale:
     return np.round(x * 2.0**frac_bits) / 2.0**frac_bits
 
 
-def check(record, section: str, model, cfg: dict, x: np.ndarray) -> None:
-    """Crosscheck every traced layer and the output; record and require 0 mismatches.
-
-    Also compares ``predict`` on float32 inputs bit for bit (the float32 entry point
-    and its round-half-even output conversion).
-    """
-    from fxsim import crosscheck, csim, from_hls4ml
+def compare_layers(model, cfg: dict, x: np.ndarray) -> tuple[int, int, str]:
+    """Crosscheck every traced layer and the output: ``(codes compared, mismatches, failure text)``."""
+    from fxsim import crosscheck
 
     report = crosscheck(model, x, cfg)
-    b = csim.build(model, cfg, trace=True)  # the cached build crosscheck just used
-    x32 = x.astype(np.float32)
-    y_csim = np.asarray(b.predict(x32))
-    y_fx = from_hls4ml(b.hls_model).predict(x32)
-    assert y_csim.dtype == y_fx.dtype == np.float32 and y_csim.shape == y_fx.shape
-    bad32 = int(np.sum(y_csim.view(np.int32) != y_fx.view(np.int32)))
-    compared = sum(c.compared for c in report.layers) + report.output.compared + y_fx.size
-    bad = sum(c.mismatches for c in report.layers) + report.output.mismatches + bad32
-    record(section, compared, bad, "codes")
-    assert bad32 == 0, f"float32 predict differs in {bad32} of {y_fx.size} outputs"
+    compared = sum(c.compared for c in report.layers) + report.output.compared
+    bad = sum(c.mismatches for c in report.layers) + report.output.mismatches
+    lines = []
     if not report.ok:
         flat = x.reshape(x.shape[0], -1)
         lines = [str(report)]
         for c in [*report.layers, report.output]:
             for s, i, a, b in c.first[:3]:
                 lines.append(f"{c.layer} sample {s}: input {flat[s].tolist()}")
-        raise AssertionError("\n".join(lines))
     assert report.output.compared >= 1000
+    return compared, bad, "\n".join(lines)
+
+
+def compare_float32_predict(model, cfg: dict, x: np.ndarray) -> tuple[int, int]:
+    """``predict`` on float32 inputs, fxsim vs the C simulation, bit for bit: ``(compared, mismatches)``.
+
+    The float32 entry point and its round-half-even output conversion.
+    """
+    from fxsim import csim, from_hls4ml
+
+    b = csim.build(model, cfg, trace=True)  # the cached build crosscheck uses
+    x32 = x.astype(np.float32)
+    y_csim = np.asarray(b.predict(x32))
+    y_fx = from_hls4ml(b.hls_model).predict(x32)
+    assert y_csim.dtype == y_fx.dtype == np.float32 and y_csim.shape == y_fx.shape
+    return y_fx.size, int(np.sum(y_csim.view(np.int32) != y_fx.view(np.int32)))
+
+
+def check(record, section: str, model, cfg: dict, x: np.ndarray) -> None:
+    """Crosscheck every traced layer, the output and float32 ``predict``; record and require 0 mismatches."""
+    compared, bad, failure = compare_layers(model, cfg, x)
+    n32, bad32 = compare_float32_predict(model, cfg, x)
+    record(section, compared + n32, bad + bad32, "codes")
+    assert bad32 == 0, f"float32 predict differs in {bad32} of {n32} outputs"
+    assert bad == 0, failure
