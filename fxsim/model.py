@@ -173,6 +173,12 @@ class FxModel:
     def __repr__(self) -> str:
         return f"FxModel({self.name!r}, {len(self.layers)} layers, {self.input_shape} -> {self.output_shape})"
 
+    def estimate(self, **kw: Any):
+        """Hardware cost before synthesis: :func:`fxsim.cost.estimate_ir` (``part``, ``clock_period``, ``device``)."""
+        from fxsim.cost import estimate_ir
+
+        return estimate_ir(self, **kw)
+
     # --- running --------------------------------------------------------------------
     def predict(self, x: np.ndarray) -> np.ndarray:
         """What ``hls_model.predict(x)`` returns: float32 for float32 input, float64 for float64.

@@ -141,3 +141,8 @@ def test_estimate_outputs():
     with pytest.raises(dataclasses.FrozenInstanceError):
         est.lut = 0
     assert get_device("XCU250-FIGD2104-2L-E").dsp == 12_288
+
+
+def test_fxmodel_estimate_method():
+    fx = gru_model()
+    assert fx.estimate(part="xczu9eg-ffvb1156-2-e").to_dict() == estimate_ir(fx, part="xczu9eg-ffvb1156-2-e").to_dict()
