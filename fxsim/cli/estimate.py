@@ -46,7 +46,8 @@ def load_model_arg(text: str) -> tuple[Any, str]:
     from fxsim.models import zoo
 
     if text not in zoo.names():
-        raise FileNotFoundError(f"no model file {text!r}, and no zoo model of that name (zoo: {', '.join(zoo.names())})")
+        raise FileNotFoundError(f"no model file {text!r}, and no zoo model of that name "
+                                f"(zoo: {', '.join(zoo.names())})")
     return zoo.load(text), text
 
 

@@ -19,7 +19,6 @@ from typing import Any
 from fxsim.cost import rules
 from fxsim.cost.devices import Device, get_device
 from fxsim.cost.model import LayerCost, _Schedule, layer_cost
-from fxsim.ir import RecurrentSpec
 
 RESOURCES = ("lut", "ff", "dsp", "bram_18k")
 

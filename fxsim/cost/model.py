@@ -326,8 +326,9 @@ def layer_cost(spec: LayerSpec, sched: _Schedule, device: Device, n_outputs: int
         sub = _Res()
         w = np.asarray(spec.scale, dtype=np.int64).reshape(1, -1)
         # a diagonal kernel: one product per element, one bias add
+        bias = np.asarray(spec.bias).reshape(-1)
         for j in range(w.shape[1]):
-            _constant_kernel(w[:, j:j + 1], np.asarray(spec.bias).reshape(-1)[j:j + 1], spec.input_t, spec.result_t, _Schedule(1e9), sub, device)
+            _constant_kernel(w[:, j:j + 1], bias[j:j + 1], spec.input_t, spec.result_t, _Schedule(1e9), sub, device)
         _merge(res, sub, 1)
         sched.chain(rules.DSP_NS if sub.dsp else 2 * rules.ADD_NS, n * spec.input_t.width, res)
     elif isinstance(spec, RecurrentSpec):
@@ -475,7 +476,8 @@ def valid_reuse_factors(n_in: int, n_out: int) -> list[int]:
 
 def _check_reuse(name: str, n_in: int, n_out: int, rf: int, strategy: str, what: str = "reuse_factor") -> None:
     if strategy not in ("latency", "resource"):
-        raise ValueError(f"layer {name!r}: strategy {strategy!r} has no cost model (fxsim models 'latency' and 'resource')")
+        raise ValueError(f"layer {name!r}: strategy {strategy!r} has no cost model "
+                         "(fxsim models 'latency' and 'resource')")
     if isinstance(rf, bool) or not isinstance(rf, (int, np.integer)) or rf < 1:
         raise ValueError(f"layer {name!r}: {what} must be a positive integer, got {rf!r}")
     if rf == 1:
