@@ -9,9 +9,11 @@ The model (:mod:`fxsim.cost.model`) reads nothing but these names. Three kinds o
   DSP Slice*, UG479 *7 Series DSP48E1 Slice*, UG573 *UltraScale Memory Resources*, UG574
   *UltraScale CLB*).
 * **calibrated constants** (marked ``CALIBRATED``): the few numbers no document gives — the
-  delay of a fabric adder, how many LUTs a bit of a fabric product costs — chosen once from
-  the physics of the fabric and checked against the two synthesis anchors
-  (:data:`ANCHORS`). Nothing else is tuned.
+  delay of a fabric adder and of a DSP multiply, how many LUTs a bit of a general fabric
+  product costs — set once from the physics of the fabric and checked against the two
+  synthesis anchors (:data:`ANCHORS`), not fitted to them. One structural rule was revised
+  after the first comparison: the first model registered every product and overcounted FFs
+  x3; the FF rules below (narrowest cut, carried values, held input sequence) replaced it.
 """
 
 from __future__ import annotations
@@ -112,8 +114,9 @@ LUTS_PER_VARIABLE_PRODUCT_BIT = 0.5
 
 #: Delays at the anchors' speed grade (UltraScale+ -2), as Vivado HLS 2019.2 characterises them:
 #: a fabric adder of ~16 bits, a DSP multiply (combinational through M, registered at P),
-#: a ROM read (synchronous: the data come one cycle after the address). CALIBRATED against the
-#: LSTM anchor's 8-cycle time step (0.830 us, interval 160 = 20 x 8 at 5 ns).
+#: a ROM read (synchronous: the data come one cycle after the address). CALIBRATED: set from
+#: typical HLS-report operator delays at this speed grade, not fitted; the LSTM anchor's 8-cycle
+#: time step (0.830 us, interval 160 = 20 x 8 at 5 ns) checks them (the model gives 8).
 ADD_NS = 1.25
 DSP_NS = 3.0
 ROM_READ_CYCLES = 1
