@@ -480,8 +480,8 @@ def _check_reuse(name: str, n_in: int, n_out: int, rf: int, strategy: str, what:
                          "(fxsim models 'latency' and 'resource')")
     if isinstance(rf, bool) or not isinstance(rf, (int, np.integer)) or rf < 1:
         raise ValueError(f"layer {name!r}: {what} must be a positive integer, got {rf!r}")
-    if rf == 1:
-        return
+    if rf == 1 or strategy == "latency":
+        return  # hls4ml validates Resource reuse factors only (vivado_backend init_dense/init_lstm/init_gru)
     valid = valid_reuse_factors(n_in, n_out)
     if rf not in valid:
         raise ValueError(f"layer {name!r}: {what}={rf} is not valid for its {n_in}x{n_out} kernel under hls4ml's "

@@ -146,3 +146,9 @@ def test_estimate_outputs():
 def test_fxmodel_estimate_method():
     fx = gru_model()
     assert fx.estimate(part="xczu9eg-ffvb1156-2-e").to_dict() == estimate_ir(fx, part="xczu9eg-ffvb1156-2-e").to_dict()
+
+
+def test_latency_strategy_takes_any_reuse_factor_as_hls4ml_does():
+    # hls4ml validates reuse factors of the Resource strategy only; Latency shares ceil(n/R) multipliers
+    est = estimate_ir(dense_model(np.full((4, 4), 1001), reuse_factor=5))
+    assert est.dsp == 4 and est.interval_cycles == 5
