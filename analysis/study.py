@@ -125,10 +125,8 @@ class Study:
 
     def __init__(self, model: Any, x: np.ndarray, y: np.ndarray, precision: Any = None, metric: str | None = None,
                  holdout: float = 0.0, seed: int = 0, progress: bool = True, **options: Any):
-        from fxsim import from_hls4ml
-        from fxsim.frontends.keras import convert, input_shape, load_model
-
         from fxsim.metrics import check_labels
+        from fxsim.pipeline import input_shape, load_model
 
         self.model = load_model(model)
         x = _check_inputs(x, input_shape(self.model))
@@ -145,9 +143,9 @@ class Study:
         self.x_holdout, self.y_holdout = (x[held], y[held]) if n_hold else (None, None)
         self.options = dict(options)
         self.progress = progress
-        base = convert(self.model, precision, **self.options)
-        self.base_config: dict = base.config
-        self.base_fx = from_hls4ml(base.hls_model)
+        base = self._convert(self.model, precision)
+        self.base_config: dict = base.conversion.config
+        self.base_fx = base.fx
         self.space = Space(self.base_fx.layers)
         self._layer_names = [spec.name for spec in self.base_fx.layers]
         self._find_pinned()
@@ -160,13 +158,17 @@ class Study:
         self.timing = Timing()
         self._keras: dict[str, np.ndarray] = {}
 
+    def _convert(self, model: Any, precision: Any):
+        """:func:`fxsim.pipeline.convert_checked` without the doctor's rules (a scan converts hundreds of
+        points of one model); raises ``ValueError`` where hls4ml or fxsim refuse the point."""
+        from fxsim.pipeline import convert_checked
+
+        return convert_checked(model, precision, rules=False, **self.options).require()
+
     def _find_pinned(self) -> None:
         """Pin the types hls4ml does not take from the configuration (QKeras quantizers decide them)."""
-        from fxsim import from_hls4ml
-        from fxsim.frontends.keras import convert
-
         probe = self.space.generous()
-        fx = from_hls4ml(convert(self.model, self.config(probe), **self.options).hls_model)
+        fx = self._convert(self.model, self.config(probe)).fx
         built = {spec.name: spec for spec in fx.layers}
         pinned = {}
         for (layer, q), want in probe.types.items():
@@ -181,7 +183,7 @@ class Study:
     # -- Keras side --
     @property
     def quantized(self) -> bool:
-        from fxsim.frontends.keras import is_quantized
+        from fxsim.pipeline import is_quantized
 
         return is_quantized(self.model)
 
@@ -197,7 +199,7 @@ class Study:
         of the model itself (``"qkeras"``), on the search samples or the held-out ones."""
         key = f"{which}:{holdout}"
         if key not in self._keras:
-            from fxsim.frontends.keras import float_twin
+            from fxsim.pipeline import float_twin
 
             m = float_twin(self.model) if which == "float" else self.model
             x, _ = self._split(holdout)
@@ -230,8 +232,6 @@ class Study:
         key = f"uniform:{integer}:{fractional}:{qkeras_samples}"
         if key not in self._pairs:
             from fxsim.analysis.requantize import requantized
-            from fxsim import from_hls4ml
-            from fxsim.frontends.keras import convert
 
             m = requantized(self.model, integer + fractional + 1, integer)
             xq = self.x if qkeras_samples is None else self.x[:qkeras_samples]
@@ -239,7 +239,7 @@ class Study:
             q = metric_value(self.metric, m.predict(xq, batch_size=2048, verbose=0), yq)
             t0 = time.perf_counter()
             try:
-                fx = from_hls4ml(convert(m, self.config(point), **self.options).hls_model)
+                fx = self._convert(m, self.config(point)).fx
             except ValueError:
                 hw = float("-inf")
             else:
@@ -255,10 +255,7 @@ class Study:
 
     def emulate(self, point: Point):
         """fxsim's model of the hardware hls4ml builds at ``point``."""
-        from fxsim import from_hls4ml
-        from fxsim.frontends.keras import convert
-
-        fx = from_hls4ml(convert(self.model, self.config(point), **self.options).hls_model)
+        fx = self._convert(self.model, self.config(point)).fx
         names = [spec.name for spec in fx.layers]
         if names != self._layer_names:
             raise ValueError(f"at this precision hls4ml builds layers {names}, the base precision {self._layer_names}")

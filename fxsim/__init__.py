@@ -5,15 +5,11 @@ functions that need them (:func:`from_hls4ml` reads a converted model, :mod:`fxs
 compiles and runs hls4ml's C simulation).
 """
 
-from fxsim import _jit_cache
-
-_jit_cache.configure()  # before any kernel module defines its numba functions
-
-from fxsim import csim  # noqa: E402
-from fxsim.csim import crosscheck  # noqa: E402
-from fxsim.doctor import ConversionRefused, Diagnosis, Finding, doctor  # noqa: E402
-from fxsim.evaluate import EmulatedModel, Evaluation, emulate, evaluate  # noqa: E402
-from fxsim.fixed import (  # noqa: E402
+from fxsim import csim
+from fxsim.csim import crosscheck
+from fxsim.doctor import ConversionRefused, Diagnosis, Finding, doctor
+from fxsim.evaluate import EmulatedModel, Evaluation, emulate, evaluate
+from fxsim.fixed import (
     FixedType,
     Overflow,
     Rounding,
@@ -27,10 +23,12 @@ from fxsim.fixed import (  # noqa: E402
     to_int,
     weight_codes,
 )
-from fxsim.frontends.hls4ml import UnsupportedLayerError, from_hls4ml  # noqa: E402
-from fxsim.model import FxModel, FxTrace, OverflowReport  # noqa: E402
+from fxsim.frontends.hls4ml import UnsupportedLayerError, from_hls4ml
+from fxsim.model import FxModel, FxTrace, OverflowReport
+from fxsim.pipeline import Checked, convert_checked
 
 __all__ = [
+    "Checked",
     "ConversionRefused",
     "Diagnosis",
     "EmulatedModel",
@@ -44,6 +42,7 @@ __all__ = [
     "Rounding",
     "UnsupportedLayerError",
     "cast",
+    "convert_checked",
     "count_overflows",
     "crosscheck",
     "csim",

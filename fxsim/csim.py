@@ -1,10 +1,11 @@
 """The bridge to hls4ml's C simulation: convert, compile (hls4ml's own g++ build), predict, trace.
 
 This is the only fxsim module that writes, compiles or runs hls4ml projects. Builds
-are cached under ``.cache/fxsim/csim/<key>/`` where ``key`` hashes the Keras model
-(architecture and weights), the hls4ml configuration, backend, I/O type, tracing
-and the hls4ml version; a later request for the same configuration, in this run or
-another, loads the compiled library instead of rebuilding it. A file lock makes
+are cached under ``.cache/fxsim/csim/<key>/`` where ``key`` is
+:func:`fxsim.frontends.keras.conversion_key` (the Keras model's architecture and
+weights, the hls4ml configuration, backend, I/O type, tracing and the hls4ml version);
+the conversion is :func:`fxsim.frontends.keras.convert`, the one converter. A later
+request for the same configuration, in this run or another, loads the compiled library instead of rebuilding it. A file lock makes
 parallel test workers wait for one build instead of racing.
 
 :func:`crosscheck` runs fxsim and the C simulation on the same inputs and reports
@@ -14,10 +15,8 @@ mismatching codes layer by layer.
 from __future__ import annotations
 
 import contextlib
-import copy
 import ctypes
 import fcntl
-import hashlib
 import json
 import os
 import time
@@ -31,7 +30,6 @@ from fxsim.fixed import FixedType, to_codes
 
 CACHE_DIR = Path(__file__).resolve().parents[1] / ".cache" / "fxsim" / "csim"
 PROJECT = "myproject"
-_CACHE_VERSION = 1
 
 
 def _quiet_tf() -> None:
@@ -43,45 +41,20 @@ def cache_dir() -> Path:
     return Path(os.environ.get("FXSIM_CSIM_CACHE", CACHE_DIR))
 
 
-def config_key(keras_model: Any, hls_config: dict, backend: str = "Vivado", io_type: str = "io_parallel",
-               trace: bool = False) -> str:
-    """The build-cache key: a hash of the model (architecture + weights) and the configuration."""
-    import hls4ml
-
-    h = hashlib.sha256()
-    h.update(f"fxsim-csim {_CACHE_VERSION} hls4ml {hls4ml.__version__} {backend} {io_type} trace={trace}".encode())
-    h.update(keras_model.to_json().encode())
-    for w in keras_model.get_weights():
-        w = np.ascontiguousarray(w)
-        h.update(f"{w.dtype}{w.shape}".encode())
-        h.update(w.tobytes())
-    h.update(json.dumps(hls_config, sort_keys=True, default=str).encode())
-    return h.hexdigest()[:24]
-
-
 def convert(keras_model: Any, hls_config: dict, output_dir: str | Path, backend: str = "Vivado",
             io_type: str = "io_parallel", trace: bool = False, **project: Any) -> Any:
-    """``hls4ml.converters.convert_from_keras_model`` (no compilation).
+    """The ``ModelGraph`` of ``hls_config`` (not compiled), as :func:`build` converts it.
 
-    With ``trace``, every layer gets ``Trace: True`` so the compiled project records
+    :func:`fxsim.frontends.keras.convert` (the one converter) with this module's project
+    name. With ``trace``, every layer gets ``Trace: True`` so the compiled project records
     each layer's output. ``project``: further ``convert_from_keras_model`` keywords that
     only shape the written project (``part``, ``clock_period``).
     """
-    _quiet_tf()
-    import hls4ml
+    from fxsim.frontends.keras import convert as convert_keras
 
-    cfg = copy.deepcopy(hls_config)
-    if trace:
-        for name in cfg.get("LayerName", {}):
-            cfg["LayerName"][name]["Trace"] = True
-    with _quiet_stdout():
-        hm = hls4ml.converters.convert_from_keras_model(
-            keras_model, hls_config=cfg, backend=backend, io_type=io_type,
-            output_dir=str(output_dir), project_name=PROJECT, **project,
-        )
-    if trace:
-        hm.config.trace_output = True
-    return hm
+    _quiet_tf()
+    return convert_keras(keras_model, hls_config, output_dir, trace=trace, backend=backend, io_type=io_type,
+                         project_name=PROJECT, **project).hls_model
 
 
 @dataclass
@@ -126,13 +99,15 @@ def build(keras_model: Any, hls_config: dict, backend: str = "Vivado", io_type: 
             hm.compile()
         return Build(hm, out, time.perf_counter() - start, False, trace)
 
-    key = config_key(keras_model, hls_config, backend, io_type, trace)
-    if project:  # part/clock change the written project, not the C simulation: a build of their own
-        key = hashlib.sha256(f"{key} {sorted(project.items())}".encode()).hexdigest()[:24]
-    out = cache_dir() / key
+    from fxsim.frontends.keras import conversion_key, hls4ml_config, load_model
+
+    keras_model = load_model(keras_model)
+    config = hls4ml_config(keras_model, hls_config, backend=backend, io_type=io_type)[0]
+    # part/clock change the written project, not the C simulation: a build of their own
+    out = cache_dir() / conversion_key(keras_model, config, backend, io_type, trace, **project)
     out.parent.mkdir(parents=True, exist_ok=True)
     with _locked(out.with_suffix(".lock")):
-        hm = convert(keras_model, hls_config, out, backend, io_type, trace, **project)
+        hm = convert(keras_model, config, out, backend, io_type, trace, **project)
         record = out / "fxsim-build.json"
         lib = None
         if record.exists():
@@ -161,18 +136,11 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-@contextlib.contextmanager
 def _quiet_stdout():
-    # hls4ml prints a line per layer while converting and per trace; keep test logs readable
-    import io
-    import sys
+    # hls4ml prints a line per layer while compiling and per trace; keep test logs readable
+    from fxsim.frontends.keras import quiet_stdout
 
-    saved = sys.stdout
-    sys.stdout = io.StringIO()
-    try:
-        yield
-    finally:
-        sys.stdout = saved
+    return quiet_stdout()
 
 
 def _trace_loaded(hm: Any, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -24,9 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from fxsim.doctor import ConversionRefused, Diagnosis, conversion_findings, data_findings, static_findings
+from fxsim.doctor.data_rules import data_findings
+from fxsim.doctor.findings import ConversionRefused, Diagnosis
 from fxsim.fixed import FixedType, from_codes
 from fxsim.model import FxModel, OverflowReport, OverflowRow
+from fxsim.pipeline import convert_checked
 
 #: Samples per batch in :func:`evaluate` (bounds memory; one progress-bar step each).
 BATCH_SIZE = 8192
@@ -79,29 +81,8 @@ def emulate(model: Any, precision: Any = None, **hls4ml_options: Any) -> Emulate
         whose behaviour is undefined; the message lists each problem and its fix.
     ValueError : malformed precision spec, unknown layer names, unsupported layers.
     """
-    from fxsim.frontends.hls4ml import from_hls4ml
-    from fxsim.frontends.keras import HLS4MLError, convert, load_model
-    from fxsim.precision import check_options, parse_precision
-
-    parse_precision(precision)
-    check_options(hls4ml_options)
-    model = load_model(model)
-    findings = static_findings(model)
-    if any(f.severity == "error" for f in findings):
-        raise ConversionRefused(Diagnosis(findings))
-    try:
-        conversion = convert(model, precision, **hls4ml_options)
-    except HLS4MLError as err:
-        from fxsim.doctor import Finding
-
-        findings.append(Finding("conversion-failed", "error", "model", str(err),
-                                "simplify the model to the layers fxsim and hls4ml support"))
-        raise ConversionRefused(Diagnosis(findings)) from err
-    findings += conversion_findings(conversion)
-    diagnosis = Diagnosis(findings)
-    if diagnosis.errors:
-        raise ConversionRefused(diagnosis)
-    return EmulatedModel(from_hls4ml(conversion.hls_model), conversion, diagnosis)
+    checked = convert_checked(model, precision, **hls4ml_options).require()
+    return EmulatedModel(checked.fx, checked.conversion, checked.diagnosis)
 
 
 # --- evaluation ---------------------------------------------------------------------------
@@ -396,8 +377,9 @@ def evaluate(
                 outs["qkeras"].append(np.asarray(model.predict_on_batch(xk), dtype=np.float64).reshape(len(xb), -1))
             timing["keras"] += time.perf_counter() - t
             t = time.perf_counter()
-            codes.append(np.asarray(emu.predict_codes(xb)).reshape(len(xb), -1))
-            reports.append(emu.overflow_report(xb))
+            batch_codes, batch_report = emu.predict_codes_and_overflows(xb)
+            codes.append(np.asarray(batch_codes).reshape(len(xb), -1))
+            reports.append(batch_report)
             timing["hardware"] += time.perf_counter() - t
             bar.update(len(xb))
     hw_codes = np.concatenate(codes)

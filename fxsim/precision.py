@@ -15,42 +15,58 @@ A precision spec is one of
   ``ReuseFactor`` ...) are direct layer keys, as in hls4ml;
 * a partial hls4ml config (``{"LayerName": {...}}`` and/or ``{"LayerType": {...}}``
   without ``"Model"``), merged into the generated one;
-* a complete hls4ml config (it has a ``"Model"`` section), used as given.
+* a complete hls4ml config (it has a ``"Model"`` section), used as given: what
+  ``hls4ml.utils.config_from_keras_model`` returns, before or after
+  ``convert_from_keras_model`` used it (hls4ml adds ``Model['BitExact']``).
 
-Everything is validated before hls4ml sees it: an unknown layer name, an
-unknown key or a malformed or too-wide type raises ``ValueError`` naming it.
-Nothing here imports TensorFlow or hls4ml.
+hls4ml owns the configuration: a layer key is accepted when hls4ml 1.3.0 reads it,
+which is read from hls4ml's own attribute registry (every configurable attribute of
+every layer class of the Vivado and Vitis backends, :func:`hls4ml_keys`) plus the few
+keys ``ModelGraph`` reads outside it. Values pass to hls4ml unchanged. A key no hls4ml
+code reads, an unknown layer name, or a malformed or too-wide type raises
+``ValueError`` naming it; the caller's dict is never modified. Nothing here imports
+TensorFlow; hls4ml (light, no TensorFlow) is imported the first time keys are checked.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
+import functools
+from numbers import Integral
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from fxsim.fixed import FixedType
 
-#: Names hls4ml reads through ``Precision`` (``get_precision``) or emits there.
-PRECISION_KEYS = frozenset(
-    {
-        "default", "result", "accum", "weight", "bias", "recurrent_weight", "recurrent_bias",
-        "table", "exp_table", "inv_table", "inv_inp", "scale", "maximum",
-    }
-)
-#: Precision keys hls4ml 1.3.0 emits but never reads (the ``*_t`` direct keys work).
+#: Sections ``convert_from_keras_model`` passes on (``converters/__init__.py``, ``_check_hls_config``).
+CONFIG_SECTIONS = ("Model", "LayerName", "LayerType", "Flows", "Optimizers", "SkipOptimizers")
+#: ``Model`` keys hls4ml 1.3.0 reads (``model/graph.py`` ``_parse_hls_config``, ``converters/__init__.py``,
+#: the ``bit_exact`` and ``convert_to_channels_last`` passes) or that ``config_from_keras_model`` writes.
+MODEL_KEYS = frozenset({
+    "Precision", "ReuseFactor", "Strategy", "BramFactor", "TraceOutput", "BitExact", "TargetCycles",
+    "ConvImplementation", "Compression", "PipelineStyle", "PipelineInterval", "ChannelsLastConversion",
+    "TransposeOutputs", "AllowDAFallback", "AllowV2Fallback",
+})
+#: Precision names ``config_from_keras_model`` writes from QKeras quantizers (``<name>_quantizer`` in
+#: ``converters/keras/qkeras.py``; ``activation`` becomes ``result``), beside the registry's type names.
+QUANTIZER_PRECISIONS = frozenset({
+    "weight", "bias", "recurrent_weight", "depthwise", "pointwise", "accum", "result", "mean", "variance", "beta",
+    "gamma",
+})
+#: Precision keys hls4ml 1.3.0 emits but never reads (the ``*_t`` direct keys work): doctor warnings.
 IGNORED_PRECISION_KEYS = {
     "table": "table_t", "exp_table": "exp_table_t", "inv_table": "inv_table_t", "inv_inp": "inv_inp_t",
 }
-
-#: Direct (non-type) layer keys and a check for their values.
-_INT_KEYS = ("TableSize", "table_size", "ReuseFactor", "RecurrentReuseFactor", "exp_table_size", "inv_table_size")
-_BOOL_KEYS = ("Static", "Trace", "Skip")
-_STR_KEYS = {
-    "Strategy": ("latency", "resource", "resource_unrolled", "distributed_arithmetic"),
-    "Implementation": ("stable", "latency", "legacy", "argmax"),
+#: Strategies ``ModelGraph`` accepts (``convert_to_snake_case`` of the value).
+STRATEGIES = ("latency", "resource", "resource_unrolled", "distributed_arithmetic")
+#: Layer keys (snake_case) hls4ml reads outside the attribute registry: ``model/graph.py`` (strategy,
+#: target cycles, compression) and the Vivado softmax template (``exp_table_size``/``inv_table_size``).
+_GRAPH_LAYER_KEYS = {
+    "strategy": ("choice", STRATEGIES), "target_cycles": ("count", ()), "compression": ("int", ()),
+    "exp_table_size": ("count", ()), "inv_table_size": ("count", ()),
 }
-_MODEL_KEYS = frozenset({"Precision", "ReuseFactor", "Strategy", "BramFactor", "TraceOutput"})
 
 #: hls4ml options ``emulate``/``evaluate`` accept, with their meaning.
 HLS4ML_OPTIONS = {
@@ -67,17 +83,81 @@ HLS4ML_OPTIONS = {
 
 
 @dataclass(frozen=True)
-class PrecisionSpec:
-    """A validated precision spec.
+class Hls4mlKeys:
+    """The layer keys hls4ml 1.3.0 reads, from its attribute registry.
 
     Attributes
     ----------
-    kind : ``"quantizers"`` (None), ``"default"`` (a type string), ``"layers"`` (per-layer
+    settings : dict
+        snake_case key → ``(kind, choices)``; kind is ``"count"`` (positive integer),
+        ``"int"``, ``"bool"``, ``"choice"`` or ``"any"``.
+    types : frozenset
+        names of the type attributes without ``_t`` (``result``, ``accum``, ``table``,
+        ``forward_weight`` ...): valid ``Precision`` names and ``<name>_t`` keys.
+    """
+
+    settings: dict
+    types: frozenset
+
+    @property
+    def precision_names(self) -> frozenset:
+        return self.types | QUANTIZER_PRECISIONS | {"default"}
+
+
+@functools.lru_cache(maxsize=None)
+def hls4ml_keys() -> Hls4mlKeys:
+    """Every configurable attribute of every hls4ml layer class, as the backends fxsim emulates build them."""
+    from hls4ml.backends import get_backend
+    from hls4ml.model.attributes import ChoiceAttribute, TypeAttribute
+    from hls4ml.model.layers import layer_map
+    from hls4ml.utils.string_utils import convert_to_snake_case
+
+    settings: dict[str, tuple] = dict(_GRAPH_LAYER_KEYS)
+    types: set[str] = set()
+    for backend in ("Vivado", "Vitis"):
+        make = get_backend(backend).create_layer_class
+        for cls in layer_map.values():
+            for attr in make(cls).expected_attributes:
+                if not attr.configurable:
+                    continue
+                name = convert_to_snake_case(attr.config_name)
+                if isinstance(attr, TypeAttribute):
+                    types.add(attr.name[:-2])
+                elif isinstance(attr, ChoiceAttribute):
+                    settings.setdefault(name, ("choice", tuple(attr.choices)))
+                elif attr.value_type is bool:
+                    settings.setdefault(name, ("bool", ()))
+                elif attr.value_type in (Integral, int):
+                    count = name.endswith(("reuse_factor", "table_size", "parallelization_factor"))
+                    settings.setdefault(name, ("count" if count else "int", ()))
+                else:
+                    settings.setdefault(name, ("any", ()))
+    return Hls4mlKeys(settings, frozenset(types))
+
+
+def _snake(key: str) -> str:
+    from hls4ml.utils.string_utils import convert_to_snake_case
+
+    return convert_to_snake_case(key)
+
+
+@dataclass(frozen=True)
+class PrecisionSpec:
+    """A validated precision spec (a private copy: the caller's dict is never touched).
+
+    Attributes
+    ----------
+    kind : str
+        ``"quantizers"`` (None), ``"default"`` (a type string), ``"layers"`` (per-layer
         dict or partial config) or ``"config"`` (a complete hls4ml config).
-    default : the model default type string, if the spec sets one.
-    layers : per-layer overrides, normalised to hls4ml's layer-config shape.
-    layer_types : per-layer-type overrides (``LayerType``), same shape.
-    config : the complete hls4ml config (kind ``"config"`` only).
+    default : str or None
+        the model default type string, if the spec sets one.
+    layers : dict
+        per-layer overrides, normalised to hls4ml's layer-config shape.
+    layer_types : dict
+        per-layer-type overrides (``LayerType``), same shape.
+    config : dict or None
+        the complete hls4ml config (kind ``"config"`` only).
     """
 
     kind: str
@@ -85,12 +165,6 @@ class PrecisionSpec:
     layers: dict[str, dict] = field(default_factory=dict)
     layer_types: dict[str, dict] = field(default_factory=dict)
     config: dict | None = None
-
-    def user_layer_entries(self) -> dict[str, dict]:
-        """Every layer entry the user wrote (``LayerName`` entries), normalised."""
-        if self.kind == "config":
-            return {k: v for k, v in (self.config or {}).get("LayerName", {}).items()}
-        return dict(self.layers)
 
 
 def check_type(value: Any, where: str, allow_auto: bool = True) -> str:
@@ -111,6 +185,8 @@ def parse_precision(spec: Any) -> PrecisionSpec:
 
     Layer names are checked later, against the model, by :func:`merge_config`.
     """
+    if isinstance(spec, PrecisionSpec):
+        return spec
     if spec is None:
         return PrecisionSpec("quantizers")
     if isinstance(spec, str):
@@ -131,18 +207,15 @@ def parse_precision(spec: Any) -> PrecisionSpec:
                 f"precision dict mixes hls4ml config sections with other keys {sorted(extra)}; "
                 "use either {'LayerName': {...}} or {layer_name: {...}}"
             )
-        layers = {name: normalize_layer_entry(name, entry) for name, entry in _section(spec, "LayerName").items()}
-        types = {name: normalize_layer_entry(name, entry) for name, entry in _section(spec, "LayerType").items()}
-        return PrecisionSpec("layers", layers=layers, layer_types=types)
-    layers = {name: normalize_layer_entry(name, entry) for name, entry in spec.items()}
-    return PrecisionSpec("layers", layers=layers)
+        return PrecisionSpec("layers", layers=_entries(spec, "LayerName"), layer_types=_entries(spec, "LayerType"))
+    return PrecisionSpec("layers", layers={name: normalize_layer_entry(name, entry) for name, entry in spec.items()})
 
 
-def _section(spec: Mapping, name: str) -> dict:
+def _entries(spec: Mapping, name: str) -> dict:
     section = spec.get(name, {}) or {}
     if not isinstance(section, Mapping):
         raise ValueError(f"precision[{name!r}] must be a dict of layer entries, got {type(section).__name__}")
-    return dict(section)
+    return {layer: normalize_layer_entry(layer, entry) for layer, entry in section.items()}
 
 
 def normalize_layer_entry(layer: str, entry: Any) -> dict:
@@ -151,7 +224,7 @@ def normalize_layer_entry(layer: str, entry: Any) -> dict:
     A bare type string sets the layer's ``Precision`` default (hls4ml's
     ``LayerName: {name: {Precision: 'ap_fixed<..>'}}``), which then replaces every
     generated precision of that layer when merged; flat precision names move
-    under ``Precision``; ``*_t`` keys and the known direct keys stay direct.
+    under ``Precision``; every other key must be one hls4ml reads and stays as given.
     """
     where = f"precision[{layer!r}]"
     if not isinstance(layer, str) or not layer:
@@ -160,6 +233,7 @@ def normalize_layer_entry(layer: str, entry: Any) -> dict:
         return {"Precision": {"default": check_type(entry, where, allow_auto=False)}}
     if not isinstance(entry, Mapping):
         raise ValueError(f"{where} must be a type string or a dict of settings, got {type(entry).__name__}")
+    names = hls4ml_keys().precision_names
     out: dict[str, Any] = {}
     precision: dict[str, str] = {}
     for key, value in entry.items():
@@ -170,69 +244,83 @@ def normalize_layer_entry(layer: str, entry: Any) -> dict:
             if not isinstance(value, Mapping):
                 raise ValueError(f"{where}['Precision'] must be a type string or a dict, got {type(value).__name__}")
             for pkey, pval in value.items():
-                _check_precision_key(pkey, where)
+                _check_precision_name(pkey, names, where)
                 precision[pkey] = check_type(pval, f"{where}['Precision'][{pkey!r}]")
-        elif key in PRECISION_KEYS:
+        elif key in names:
             precision[key] = check_type(value, f"{where}[{key!r}]")
-        elif isinstance(key, str) and key.endswith("_t"):
-            out[key] = check_type(value, f"{where}[{key!r}]", allow_auto=False)
         else:
-            out[key] = _check_direct(key, value, where)
+            out[key] = check_setting(key, value, where)
     if precision:
         out["Precision"] = precision
     return out
 
 
-def _check_precision_key(key: Any, where: str) -> None:
-    if key not in PRECISION_KEYS:
-        raise ValueError(
-            f"{where}: unknown precision name {key!r}; known: {', '.join(sorted(PRECISION_KEYS))}"
-        )
+def _unknown(what: str, key: Any, known: Iterable[str], where: str) -> ValueError:
+    close = difflib.get_close_matches(str(key), sorted(known), n=3)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    return ValueError(f"{where}: unknown {what} {key!r} (no hls4ml 1.3.0 code reads it){hint}")
 
 
-def _check_direct(key: Any, value: Any, where: str) -> Any:
-    if key in _INT_KEYS:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{where}[{key!r}] must be a positive integer, got {value!r}")
-        return value
-    if key in _BOOL_KEYS:
-        if not isinstance(value, bool):
-            raise ValueError(f"{where}[{key!r}] must be True or False, got {value!r}")
-        return value
-    if key in _STR_KEYS:
-        if not isinstance(value, str) or value.lower() not in _STR_KEYS[key]:
-            raise ValueError(f"{where}[{key!r}] must be one of {_STR_KEYS[key]}, got {value!r}")
-        return value
-    known = sorted(PRECISION_KEYS) + sorted(_INT_KEYS + _BOOL_KEYS + tuple(_STR_KEYS)) + ["<name>_t"]
-    raise ValueError(f"{where}: unknown setting {key!r}; known: {', '.join(known)}")
+def _check_precision_name(key: Any, names: frozenset, where: str) -> None:
+    if key not in names:
+        raise _unknown("precision name", key, names, where)
+
+
+def check_setting(key: Any, value: Any, where: str) -> Any:
+    """Validate one direct layer key (``TableSize``, ``table_t``, ``TimeStepLoopParallelism`` ...) and its value.
+
+    hls4ml reads a layer key by its snake_case name (``TableSize`` and ``table_size``
+    are the same attribute); the value's check follows the attribute's definition.
+    """
+    keys = hls4ml_keys()
+    snake = _snake(key) if isinstance(key, str) else ""
+    if snake.endswith("_t") and snake[:-2] in keys.types:
+        return check_type(value, f"{where}[{key!r}]", allow_auto=False)
+    if snake not in keys.settings:
+        known = [*keys.settings, *(f"{t}_t" for t in keys.types)]
+        raise _unknown("setting", key, known, where)
+    kind, choices = keys.settings[snake]
+    if kind == "count" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{where}[{key!r}] must be a positive integer, got {value!r}")
+    if kind == "int" and not isinstance(value, int):
+        raise ValueError(f"{where}[{key!r}] must be an integer, got {value!r}")
+    if kind == "bool" and not isinstance(value, bool):
+        raise ValueError(f"{where}[{key!r}] must be True or False, got {value!r}")
+    if kind == "choice":
+        fold = _snake(value) if isinstance(value, str) else None
+        if fold not in {_snake(c) for c in choices}:
+            raise ValueError(f"{where}[{key!r}] must be one of {list(choices)}, got {value!r}")
+    return value
 
 
 def _parse_full_config(spec: dict) -> PrecisionSpec:
     model = spec["Model"]
     if not isinstance(model, Mapping):
         raise ValueError(f"precision['Model'] must be a dict, got {type(model).__name__}")
-    unknown = set(model) - _MODEL_KEYS
+    unknown = set(model) - MODEL_KEYS
     if unknown:
-        raise ValueError(f"precision['Model']: unknown keys {sorted(unknown)}; known: {sorted(_MODEL_KEYS)}")
+        raise ValueError(f"precision['Model']: unknown keys {sorted(unknown)}; hls4ml 1.3.0 reads: {sorted(MODEL_KEYS)}")
+    for key in ("ReuseFactor", "Strategy", "TargetCycles", "ConvImplementation"):
+        if model.get(key) is not None:
+            check_setting(key, model[key], "precision['Model']")
     mprec = model.get("Precision")
     default = None
     if isinstance(mprec, str):
         default = check_type(mprec, "precision['Model']['Precision']", allow_auto=False)
     elif isinstance(mprec, Mapping):
         for key, value in mprec.items():
-            _check_precision_key(key, "precision['Model']")
+            _check_precision_name(key, hls4ml_keys().precision_names | {"maximum"}, "precision['Model']")
             check_type(value, f"precision['Model']['Precision'][{key!r}]", allow_auto=False)
         default = mprec.get("default")
     elif mprec is not None:
         raise ValueError("precision['Model']['Precision'] must be a type string or a dict")
     if default is None:
         raise ValueError("a complete hls4ml config needs Model Precision 'default' (a type string)")
-    extra = set(spec) - {"Model", "LayerName", "LayerType"}
+    extra = set(spec) - set(CONFIG_SECTIONS)
     if extra:
-        raise ValueError(f"hls4ml config: unknown top-level keys {sorted(extra)}")
-    layers = {n: normalize_layer_entry(n, e) for n, e in _section(spec, "LayerName").items()}
-    types = {n: normalize_layer_entry(n, e) for n, e in _section(spec, "LayerType").items()}
-    config = {"Model": dict(model)}
+        raise ValueError(f"hls4ml config: unknown top-level keys {sorted(extra)}; hls4ml reads {list(CONFIG_SECTIONS)}")
+    layers, types = _entries(spec, "LayerName"), _entries(spec, "LayerType")
+    config = {key: value for key, value in spec.items() if key not in ("LayerName", "LayerType")}
     if layers:
         config["LayerName"] = layers
     if types:
@@ -256,7 +344,7 @@ def check_options(options: Mapping[str, Any]) -> dict:
         if isinstance(rf, bool) or not isinstance(rf, int) or rf < 1:
             raise ValueError(f"reuse_factor must be a positive integer, got {rf!r}")
     if "strategy" in out:
-        _check_direct("Strategy", out["strategy"], "strategy")
+        check_setting("Strategy", out["strategy"], "strategy")
     if "backend" in out and str(out["backend"]).lower() not in ("vivado", "vitis"):
         raise ValueError(f"backend must be 'Vivado' or 'Vitis' (the backends fxsim emulates), got {out['backend']!r}")
     if "io_type" in out and out["io_type"] not in ("io_parallel", "io_stream"):

@@ -132,10 +132,13 @@ def test_batches_give_the_same_result(dense, data):
     x, y = data
     one = evaluate(dense, "ap_fixed<10,4>", x, y, batch_size=5000, progress=False)
     many = evaluate(dense, "ap_fixed<10,4>", x, y, batch_size=97, progress=False)
-    np.testing.assert_array_equal(one.hardware_codes, many.hardware_codes)
-    np.testing.assert_allclose(one.outputs["float"], many.outputs["float"], rtol=1e-6)
+    np.testing.assert_array_equal(one.hardware_codes, many.hardware_codes)  # the hardware: exact
     assert one.overflow.to_dict() == many.overflow.to_dict()
-    assert one.metrics == many.metrics
+    assert one.metrics["hardware"] == many.metrics["hardware"]
+    # Keras' float32 kernels sum in a batch-size dependent order: a few float32 ulps of the outputs' scale apart
+    eps, scale = np.finfo(np.float32).eps, np.abs(one.outputs["float"]).max()
+    np.testing.assert_allclose(one.outputs["float"], many.outputs["float"], rtol=8 * eps, atol=8 * eps * scale)
+    assert one.metrics["float"]["accuracy"] == pytest.approx(many.metrics["float"]["accuracy"], abs=2 / len(y))
 
 
 def test_progress_bar_reports_samples(dense, data, capsys):

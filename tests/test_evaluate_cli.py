@@ -103,3 +103,13 @@ def test_entry_point(files):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "fxsim evaluate: float_dense_s71" in proc.stdout
+
+
+def test_model_may_be_a_zoo_name(files, capsys, tmp_path):
+    """As ``scan`` and ``diagnose``: MODEL is a file or a shipped zoo model (one resolver for all three)."""
+    np.savez(tmp_path / "top.npz", x=qmodels.inputs(73, 40, (20, 6)))
+    rc, out, err = _run(capsys, "toptag_gru_q8i2", "--precision", "none", "--data", tmp_path / "top.npz")
+    assert rc == 0, err
+    assert "on 40 samples" in out and "hardware output" in out
+    rc, _, err = _run(capsys, "toptag_gru_q9i9", "--precision", "none", "--data", tmp_path / "top.npz")
+    assert rc == 2 and "no zoo model of that name" in err and "toptag_gru_q8i2" in err

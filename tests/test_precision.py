@@ -144,3 +144,26 @@ def test_bad_options_raise(opts, words):
         check_options(opts)
     for w in words:
         assert w in str(err.value)
+
+
+def test_the_callers_dict_is_never_modified():
+    spec = {"LayerName": {"gru": {"Precision": {"accum": "ap_fixed<18,8>"}, "table_t": "ap_fixed<12,2>"},
+                          "output": "ap_fixed<12,4>"}}
+    full = {"Model": {"Precision": {"default": "ap_fixed<10,4>"}, "ReuseFactor": 1, "BitExact": None},
+            "LayerName": copy.deepcopy(GENERATED["LayerName"])}
+    for given in (spec, full):
+        before = copy.deepcopy(given)
+        cfg = merge_config(parse_precision(given), GENERATED, NAMES, options=check_options({"reuse_factor": 2}))
+        cfg["LayerName"]["gru"]["Precision"]["accum"] = "changed"
+        assert given == before
+
+
+def test_every_key_config_from_keras_model_writes_is_accepted():
+    """Model['BitExact'] (added by convert_from_keras_model), Skip, Direction, TableRangePower2 ..."""
+    full = {"Model": {"Precision": {"default": "fixed<16,6>", "maximum": "fixed<24,8>"}, "ReuseFactor": 1,
+                      "Strategy": "Latency", "BramFactor": 1_000_000_000, "TraceOutput": False, "BitExact": None},
+            "LayerName": {"gru": {"Trace": False, "Direction": "forward", "table_size": 512, "Skip": False,
+                                  "Precision": {"recurrent_bias": "auto"}}}}
+    assert parse_precision(full).layers["gru"]["table_size"] == 512
+    with pytest.raises(ValueError, match=r"precision\['gru'\]\['Direction'\] must be one of \['forward', 'backward'\]"):
+        parse_precision({"gru": {"Direction": "sideways"}})

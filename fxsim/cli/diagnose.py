@@ -51,43 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _model_and_data(args: argparse.Namespace) -> tuple[Any, str, np.ndarray, np.ndarray]:
     """The model (path or loaded zoo model), its display name, inputs and labels."""
-    from fxsim.cli.evaluate import load_arrays
+    from fxsim.cli.evaluate import load_data, resolve_model
 
-    path = Path(args.model)
-    model: Any = str(path)
-    name = path.stem
-    zoo_name = None
-    if not path.exists():
-        from fxsim.models import zoo
-
-        if args.model not in zoo.names():
-            raise FileNotFoundError(f"no model file {args.model!r}, and no zoo model of that name "
-                                    f"(zoo: {', '.join(zoo.names())})")
-        zoo_name = args.model
-        model = zoo.load(zoo_name)
-        name = zoo_name
-    data = Path(args.data)
-    if not data.exists():
-        raise FileNotFoundError(f"--data: no file {args.data!r}")
-    with np.load(data, allow_pickle=False) as z:
-        is_dataset = {"x_test", "y_test", "settings"} <= set(z.files)
-    if zoo_name and is_dataset and args.inputs is None and args.labels is None:
-        from fxsim.models import zoo
-        from fxsim.models.datasets.common import Dataset
-
-        x, y = zoo.prepare_inputs(zoo_name, Dataset.load(data), split="test")
-    else:
-        labels = args.labels
-        if labels is None:
-            with np.load(data, allow_pickle=False) as z:
-                labels = next((k for k in ("y", "y_test") if k in z.files), None)
-            if labels is None:
-                raise ValueError(f"--labels: cannot tell which array of {args.data} holds the labels; pass --labels")
-        x, y = load_arrays(args.data, args.inputs, labels)
-    if args.max_samples is not None:
-        if args.max_samples < 1:
-            raise ValueError("--max-samples must be positive")
-        x, y = x[: args.max_samples], y[: args.max_samples]
+    model, name, zoo_name = resolve_model(args.model)
+    x, y = load_data(args.data, args.inputs, args.labels, zoo_name, need_labels=True, max_samples=args.max_samples)
     return model, name, x, y
 
 

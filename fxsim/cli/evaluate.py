@@ -1,5 +1,8 @@
 """``fxsim evaluate MODEL --precision SPEC --data FILE.npz [--labels KEY] [--json OUT]``.
 
+``MODEL`` is a ``.h5``/``.keras`` file or the name of a shipped zoo model (e.g.
+``toptag_gru_q8i2``); with a zoo model and a dataset written by ``fxsim data``, the
+test inputs are rescaled to the scaling the model was trained with and its labels used.
 Prints the float / QKeras / hardware metrics table and the conversion doctor's
 findings; ``--json`` writes the same machine-readably (atomically: nothing is
 written when the evaluation fails). ``SPEC`` is a type string
@@ -25,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="hardware accuracy of a Keras/QKeras model at a precision, with the conversion doctor",
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
-    p.add_argument("model", help="Keras/QKeras model file (.h5 or .keras)")
+    p.add_argument("model", help="Keras/QKeras model (.h5 or .keras) or a zoo model name, e.g. toptag_gru_q8i2")
     p.add_argument("--precision", required=True, metavar="SPEC",
                    help="type string (e.g. 'ap_fixed<9,3>'), 'none', inline JSON, or a .json file")
     p.add_argument("--data", required=True, metavar="FILE.npz", help="inputs (and optionally labels) as .npz")
@@ -87,17 +90,54 @@ def load_arrays(path: str, inputs: str | None, labels: str | None) -> tuple[np.n
     return x, y
 
 
+def resolve_model(text: str) -> tuple[Any, str, str | None]:
+    """``(model, display name, zoo name or None)`` for a model file path or a zoo model name."""
+    path = Path(text)
+    if path.exists():
+        return str(path), path.stem, None
+    if path.suffix in (".h5", ".hdf5", ".keras") or "/" in text:
+        raise FileNotFoundError(f"model file {text!r} does not exist")
+    from fxsim.models import zoo
+
+    if text not in zoo.names():
+        raise FileNotFoundError(f"no model file {text!r}, and no zoo model of that name (zoo: {', '.join(zoo.names())})")
+    return zoo.load(text), text, text
+
+
+def load_data(path: str, inputs: str | None, labels: str | None, zoo_name: str | None = None,
+              need_labels: bool = False, max_samples: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Inputs and labels for a command: a zoo model's rescaled test split of an ``fxsim data`` dataset,
+    or the named (or usual: x/x_test, y/y_test) arrays of any ``.npz``; the first ``max_samples`` only."""
+    data = Path(path)
+    if not data.exists():
+        raise FileNotFoundError(f"--data: no file {path!r}")
+    if max_samples is not None and max_samples < 1:
+        raise ValueError("--max-samples must be positive")
+    with np.load(data, allow_pickle=False) as z:
+        files = set(z.files)
+    if zoo_name and {"x_test", "y_test", "settings"} <= files and inputs is None and labels is None:
+        from fxsim.models import zoo
+        from fxsim.models.datasets.common import Dataset
+
+        x, y = zoo.prepare_inputs(zoo_name, Dataset.load(data), split="test")
+    else:
+        if labels is None and (need_labels or zoo_name):
+            labels = next((k for k in ("y", "y_test") if k in files), None)
+            if labels is None and need_labels:
+                raise ValueError(f"--labels: cannot tell which array of {path} holds the labels; pass --labels")
+        x, y = load_arrays(path, inputs, labels)
+    if max_samples is not None:
+        x, y = x[:max_samples], (y[:max_samples] if y is not None else None)
+    return x, y
+
+
 def run(args: argparse.Namespace) -> int:
     from fxsim.doctor import ConversionRefused
     from fxsim.evaluate import evaluate
 
     precision = parse_spec(args.precision)
-    x, y = load_arrays(args.data, args.inputs, args.labels)
-    if args.max_samples is not None:
-        if args.max_samples < 1:
-            raise ValueError("--max-samples must be positive")
-        x = x[: args.max_samples]
-        y = y[: args.max_samples] if y is not None else None
+    model, _, zoo_name = resolve_model(args.model)
+    x, y = load_data(args.data, args.inputs, args.labels, zoo_name, max_samples=args.max_samples)
     if args.json and not Path(args.json).parent.exists():
         raise FileNotFoundError(f"--json: folder {str(Path(args.json).parent)!r} does not exist")
     options = {}
@@ -108,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     if args.backend:
         options["backend"] = args.backend
     try:
-        result = evaluate(args.model, precision, x, y, batch_size=args.batch_size,
+        result = evaluate(model, precision, x, y, batch_size=args.batch_size,
                           progress=not args.no_progress, **options)
     except ConversionRefused as err:
         print(str(err), file=sys.stderr)

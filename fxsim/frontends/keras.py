@@ -4,8 +4,12 @@ This is the one place where a user's Keras model, precision spec and hls4ml
 options meet hls4ml: :func:`convert` builds the configuration hls4ml would
 build (``config_from_keras_model(model, granularity='name', backend=...)``),
 applies the spec (:mod:`fxsim.precision`) and converts, returning the
-``ModelGraph`` with the exact configuration that produced it. TensorFlow,
-QKeras and hls4ml are imported inside the functions, never at module import.
+``ModelGraph`` with the exact configuration that produced it; it is the only
+caller of ``convert_from_keras_model`` (the checked pipeline in :mod:`fxsim.pipeline`
+and the C-simulation builds in :mod:`fxsim.csim` both go through it), and
+:func:`conversion_key` is the one hash of a conversion. This module knows nothing
+of the doctor. TensorFlow, QKeras and hls4ml are imported inside the functions,
+never at module import.
 
 It also holds the Keras-side helpers the rest of fxsim needs: loading a saved
 model with the QKeras custom objects, the float twin of a QKeras model, and the
@@ -21,6 +25,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,8 +93,8 @@ class Conversion:
         return self.options.get("io_type", "io_parallel")
 
     def config_hash(self) -> str:
-        """A short hash of the configuration, the backend and the weights."""
-        return conversion_hash(self.keras_model, self.config, self.options)
+        """:func:`conversion_key` of this conversion (architecture, weights, configuration, backend, I/O type)."""
+        return conversion_key(self.keras_model, self.config, self.backend, self.io_type)
 
     def layer_types(self) -> dict[str, dict[str, str]]:
         """The final types of every converted layer, read from the ``ModelGraph``.
@@ -164,9 +169,12 @@ def input_shape(model: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
-def _quiet():
-    """Capture hls4ml's progress prints (kept on the Conversion)."""
-    return contextlib.redirect_stdout(io.StringIO())
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[io.StringIO]:
+    """Capture what hls4ml and QKeras print (a line per layer) into the yielded buffer."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        yield buf
 
 
 def _json_clean(obj: Any) -> Any:
@@ -190,26 +198,20 @@ def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "V
     import hls4ml
 
     try:
-        with _quiet():
+        with quiet_stdout():
             cfg = hls4ml.utils.config_from_keras_model(
                 model, granularity="name", backend=backend, default_precision=default, max_precision=max_precision
             )
     except AssertionError as err:
-        raise HLS4MLError(f"hls4ml rejects the model: {err or 'assertion failed'} ({_first_rejected(model)})") from err
+        raise HLS4MLError(f"hls4ml rejects the model: {err or 'assertion failed'}") from err
     except Exception as err:
         raise HLS4MLError(f"hls4ml cannot parse the model: {err}") from err
     return _json_clean(cfg)
 
 
-def _first_rejected(model: Any) -> str:
-    from fxsim.doctor import static_findings  # local: doctor imports this module
-
-    errors = [f for f in static_findings(model) if f.severity == "error"]
-    return "; ".join(f"{f.layer}: {f.what}" for f in errors) or "no layer identified"
-
-
 def hls4ml_config(model: Any, precision: Any = None, **options: Any) -> tuple[dict, dict, PrecisionSpec, dict]:
-    """Resolve a precision spec into the hls4ml config for ``model``.
+    """Resolve a precision spec (or an already parsed :class:`~fxsim.precision.PrecisionSpec`) into the
+    hls4ml config for ``model``.
 
     Returns ``(config, generated, spec, options)``. ``model`` must already be loaded.
     """
@@ -229,19 +231,36 @@ def _hls4ml_class(layer: Any) -> str:
     return {"InputLayer": "Input"}.get(name, name)
 
 
-def conversion_hash(model: Any, config: dict, options: dict) -> str:
-    """Hash of architecture, weights, configuration and options (cache key for builds)."""
+#: Bump to invalidate every cached build (:mod:`fxsim.csim`) when what a key covers changes.
+KEY_VERSION = 1
+
+
+def conversion_key(model: Any, config: dict, backend: str = "Vivado", io_type: str = "io_parallel",
+                   trace: bool = False, **project: Any) -> str:
+    """The one hash of a conversion: hls4ml version, backend, I/O type, tracing, architecture, weights, config.
+
+    Names the project folder of a conversion and keys the C-simulation build cache.
+    ``project``: keywords that shape only the written project (``part``, ``clock_period``);
+    they get a key of their own.
+    """
+    import hls4ml
+
     h = hashlib.sha256()
+    h.update(f"fxsim-csim {KEY_VERSION} hls4ml {hls4ml.__version__} {backend} {io_type} trace={trace}".encode())
     h.update(model.to_json().encode())
     for w in model.get_weights():
-        h.update(np.ascontiguousarray(w).tobytes())
-    h.update(json.dumps(config, sort_keys=True).encode())
-    h.update(json.dumps(_json_clean(options), sort_keys=True).encode())
-    return h.hexdigest()[:16]
+        w = np.ascontiguousarray(w)
+        h.update(f"{w.dtype}{w.shape}".encode())
+        h.update(w.tobytes())
+    h.update(json.dumps(config, sort_keys=True, default=str).encode())
+    key = h.hexdigest()[:24]
+    if project:  # the key builds without them had, so those caches stay valid
+        key = hashlib.sha256(f"{key} {sorted(project.items())}".encode()).hexdigest()[:24]
+    return key
 
 
-def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | None = None,
-            **options: Any) -> Conversion:
+def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | None = None, *,
+            trace: bool = False, **options: Any) -> Conversion:
     """Convert a Keras/QKeras model with hls4ml under a precision spec.
 
     Parameters
@@ -250,7 +269,9 @@ def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | N
     precision : ``None``, a type string, a per-layer dict, or an hls4ml config
         (see :mod:`fxsim.precision`).
     output_dir : where hls4ml would write the project; nothing is written here.
-        Defaults to a folder under the system temp directory named by the config hash.
+        Defaults to a folder under the system temp directory named by :func:`conversion_key`.
+    trace : turn on ``Trace`` for every layer (what a traced C-simulation build needs); the
+        recorded ``config`` stays the one without it.
     **options : hls4ml options (``backend``, ``io_type``, ``strategy``, ``reuse_factor``,
         ``default_precision``, ``max_precision``, ``part``, ``clock_period``, ``project_name``).
 
@@ -263,22 +284,28 @@ def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | N
 
     model = load_model(model)
     config, generated, spec, options = hls4ml_config(model, precision, **options)
-    if output_dir is None:
-        output_dir = Path(tempfile.gettempdir()) / "fxsim-hls4ml" / conversion_hash(model, config, options)
     kwargs = {k: v for k, v in options.items() if k in ("backend", "io_type", "part", "clock_period", "project_name")}
     kwargs.setdefault("backend", "Vivado")
     kwargs.setdefault("io_type", "io_parallel")
-    buf = io.StringIO()
+    if output_dir is None:
+        key = conversion_key(model, config, kwargs["backend"], kwargs["io_type"], trace)
+        output_dir = Path(tempfile.gettempdir()) / "fxsim-hls4ml" / key
+    hls_config = copy.deepcopy(config)  # hls4ml writes into the dict it is given (Model['BitExact'])
+    if trace:
+        for entry in hls_config.get("LayerName", {}).values():
+            entry["Trace"] = True
     try:
-        with contextlib.redirect_stdout(buf):
+        with quiet_stdout() as log:
             hls_model = hls4ml.converters.convert_from_keras_model(
-                model, hls_config=copy.deepcopy(config), output_dir=str(output_dir), **kwargs
+                model, hls_config=hls_config, output_dir=str(output_dir), **kwargs
             )
     except AssertionError as err:
-        raise HLS4MLError(f"hls4ml rejects the model: {err or 'assertion failed'} ({_first_rejected(model)})") from err
+        raise HLS4MLError(f"hls4ml rejects the model: {err or 'assertion failed'}") from err
     except Exception as err:
         raise HLS4MLError(f"hls4ml cannot convert the model: {type(err).__name__}: {err}") from err
-    return Conversion(model, hls_model, config, generated, spec, dict(kwargs, **options), buf.getvalue())
+    if trace:
+        hls_model.config.trace_output = True
+    return Conversion(model, hls_model, config, generated, spec, dict(kwargs, **options), log.getvalue())
 
 
 # --- float twins ------------------------------------------------------------------------
@@ -367,7 +394,7 @@ def quantized_weights(model: Any) -> dict[str, list[np.ndarray]]:
     with tf.keras.utils.custom_object_scope(custom):
         clone = tf.keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
-    with _quiet():
+    with quiet_stdout():
         saved = qkeras.utils.model_save_quantized_weights(clone)
     out = {}
     for layer in model.layers:

@@ -209,14 +209,8 @@ def generate(
         Total jets, a third per class, split into train and test.
     preset : {'ttbar13', 'ttbar14'}
         ttbar at 13 or 14 TeV.
-    seed : int
-    fast : bool
-        Multiple parton interactions off.
-    test_fraction : float
-    workers : int or None
-        Processes; None means one per core. Does not change the data.
-    cache_dir : str or None
-    progress : bool
+    seed, fast, test_fraction, workers, cache_dir, progress
+        As for :func:`fxsim.models.datasets.toptag.generate`.
 
     Returns
     -------

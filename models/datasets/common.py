@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +166,44 @@ def _call(job):
     return index, func(*args)
 
 
+def start_method() -> str | None:
+    """How to start the generator's worker processes; None: run the chunks in this process.
+
+    ``fork`` is cheap and works from any script, but forking a process that already
+    runs TensorFlow's threads can hang, so with TensorFlow loaded the workers are
+    spawned. A spawned worker re-imports the main module: when that is a script whose
+    top level calls the generator outside an ``if __name__ == "__main__":`` block, every
+    worker would run the script again, so then there are no workers.
+    """
+    if "tensorflow" not in sys.modules:
+        return "fork"
+    return "spawn" if unguarded_main_call() is None else None
+
+
+def unguarded_main_call() -> str | None:
+    """``"script.py:line"`` of the main script's top-level statement running now, when it is not
+    under ``if __name__ == "__main__":``; None when guarded or there is no main script (a notebook,
+    an interactive session)."""
+    import ast
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_globals is getattr(main, "__dict__", None)
+                                     and frame.f_code.co_name == "<module>"):
+        frame = frame.f_back
+    if path is None or frame is None or not Path(path).is_file():
+        return None
+    line = frame.f_lineno
+    tree = ast.parse(Path(path).read_text(), filename=path)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.If) and ast.unparse(node.test).replace("'", '"')
+                in ('__name__ == "__main__"', '"__main__" == __name__')
+                and node.body[0].lineno <= line <= node.body[-1].end_lineno):
+            return None
+    return f"{path}:{line}"
+
+
 def run_parallel(
     func: Callable,
     args_list: Sequence[tuple],
@@ -196,6 +235,17 @@ def run_parallel(
     from tqdm import tqdm
 
     workers = min(workers or os.cpu_count() or 1, len(args_list))
+    method = start_method() if workers > 1 else None
+    if workers > 1 and method is None:
+        warnings.warn(
+            f"{unguarded_main_call()}: this script calls the {desc} generator outside an "
+            "'if __name__ == \"__main__\":' block while TensorFlow is loaded; worker processes (spawned, because "
+            "forking a process running TensorFlow can hang) would run the whole script again, so the data are "
+            f"generated in this one process instead. Put the call under 'if __name__ == \"__main__\":' to use "
+            f"{workers} processes (the data are the same either way).",
+            RuntimeWarning, stacklevel=2,
+        )
+        workers = 1
     results: list = [None] * len(args_list)
     jobs = [(func, args, i) for i, args in enumerate(args_list)]
     with tqdm(total=int(sum(weights)), desc=desc, unit=unit, disable=not progress, smoothing=0.1) as bar:
@@ -207,10 +257,7 @@ def run_parallel(
         else:
             import multiprocessing as mp
 
-            # fork is cheap and works from scripts without a __main__ guard, but
-            # forking a process that already runs TensorFlow's threads can hang
-            ctx = mp.get_context("spawn" if "tensorflow" in sys.modules else "fork")
-            with ctx.Pool(workers) as pool:
+            with mp.get_context(method).Pool(workers) as pool:
                 for i, res in pool.imap_unordered(_call, jobs):
                     results[i] = res
                     bar.update(weights[i])

@@ -74,11 +74,32 @@ def test_unknown_layer_name_and_malformed_type_raise(gru_model):
         convert(gru_model, reuse=3)
 
 
-def test_hls4ml_rejection_is_an_hls4ml_error_naming_the_layer():
+def test_hls4ml_rejection_is_an_hls4ml_error_and_the_pipeline_names_the_layer():
+    from fxsim.pipeline import convert_checked
+
     qk = qmodels.qkeras()
     model = qmodels.qgru(seed=12, activation=qk.quantized_tanh(8))
-    with pytest.raises(HLS4MLError, match=r"Hard activation not supported.*gru: activation=quantized_tanh"):
+    with pytest.raises(HLS4MLError, match=r"Hard activation not supported"):
         convert(model)
+    checked = convert_checked(model)
+    assert checked.conversion is None and checked.fx is None
+    assert [(f.code, f.layer) for f in checked.diagnosis.errors] == [("rnn-hard-activation", "gru")]
+
+
+def test_the_front_ends_know_nothing_of_the_doctor():
+    """Data flow front-end → IR → doctor rules, put together by fxsim.pipeline only (no import cycle)."""
+    import ast
+    import inspect
+
+    import fxsim.frontends.hls4ml
+    import fxsim.frontends.keras
+    import fxsim.precision
+
+    for module in (fxsim.frontends.keras, fxsim.frontends.hls4ml, fxsim.precision):
+        tree = ast.parse(inspect.getsource(module))
+        imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not [m for m in imported if m and m.startswith(("fxsim.doctor", "fxsim.pipeline"))], module.__name__
 
 
 def test_load_model_from_h5_and_keras_files(tmp_path, gru_model):

@@ -106,3 +106,42 @@ def test_dataset_roundtrip(tiny, tmp_path):
     assert back.settings["preset"] == "hls4ml" and back.feature_names == data.feature_names
     with pytest.raises(FileNotFoundError, match="no dataset"):
         common.Dataset.load(tmp_path / "missing.npz")
+
+
+SCRIPT = """\
+import tensorflow  # loaded: the generator may not fork, and spawned workers would re-run this script
+from fxsim.models.datasets import {module}
+
+print("script top level ran")
+data = {module}.generate({n}, seed=5, fast=True, workers=2, cache_dir={cache!r}, progress=False)
+print("jets", len(data.x_train) + len(data.x_test))
+"""
+
+
+@pytest.mark.parametrize("module, n", [("toptag", 8), ("btag", 6)])
+def test_generate_from_a_plain_script_without_a_main_guard(tmp_path, module, n):
+    """No ``if __name__ == '__main__':`` and TensorFlow loaded: the script runs once, the data are made in
+    one process, and a warning says how to get the workers."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "plain.py"
+    script.write_text(SCRIPT.format(module=module, n=n, cache=str(tmp_path / "cache")))
+    run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.count("script top level ran") == 1 and f"jets {n}" in run.stdout
+    assert f"{script}:5" in run.stderr and "if __name__ == \"__main__\":" in run.stderr
+
+
+def test_unguarded_call_is_told_from_a_guarded_one(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("from fxsim.models.datasets.common import unguarded_main_call\n"
+            "print('top', unguarded_main_call())\n"
+            "if __name__ == '__main__':\n"
+            "    print('guarded', unguarded_main_call())\n")
+    script = tmp_path / "s.py"
+    script.write_text(code)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
+    assert f"top {script}:2" in out and "guarded None" in out
