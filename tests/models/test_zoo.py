@@ -1,4 +1,4 @@
-"""The shipped model zoo: files present, loadable, and the physics metrics real."""
+"""The shipped model zoo: files present, loadable, and the recorded metrics reproduced on fresh jets."""
 
 import numpy as np
 import pytest
@@ -20,17 +20,6 @@ def test_every_listed_model_loads_with_the_task_shape():
         assert model.input_shape == (None, *TASKS[row["task"]].input_shape)
 
 
-def test_recorded_float_metrics_show_real_physics():
-    for name in zoo.names():
-        row = zoo.info(name)
-        if row["quant"] != "float":
-            continue
-        if row["task"] == "toptag":
-            assert row["metrics"]["auc"] >= 0.90, name
-        if row["task"] == "btag":
-            assert row["metrics"]["auc_b_vs_light"] >= 0.90, name
-
-
 def test_shipped_top_tagger_works_on_freshly_generated_jets(tmp_path):
     from sklearn.metrics import roc_auc_score
 
@@ -44,6 +33,14 @@ def test_shipped_top_tagger_works_on_freshly_generated_jets(tmp_path):
                                ((raw - scale["mean"]) / np.array(scale["std"]))[real], rtol=1e-4, atol=1e-5)
     scores = zoo.load("toptag_gru_float").predict(x, verbose=0).ravel()
     assert roc_auc_score(y, scores) > 0.85
+    # every shipped top tagger reproduces its recorded AUC on these fresh jets (300 jets: +-0.01),
+    # so the zoo's metrics table says what the models do, not only what was once written down
+    for name in zoo.names():
+        row = zoo.info(name)
+        if row["task"] == "toptag":
+            xn, yn = zoo.prepare_inputs(name, data, split="all")
+            measured = roc_auc_score(yn, zoo.load(name).predict(xn, verbose=0).ravel())
+            assert abs(measured - row["metrics"]["auc"]) < 0.03, f"{name}: AUC {measured:.4f}, recorded {row['metrics']['auc']:.4f}"
 
 
 def test_zoo_errors():
