@@ -689,9 +689,13 @@ class ExactGraph:
         feeds = [(tf.constant(v, F64), tf.constant(m, F64)) for v, m in self.feeds()]
         outs = []
         run = self.compiled_forward()
-        for s in range(0, len(x), batch_size):
-            xv = tf.constant(self.input_values(x[s:s + batch_size]), F64)
-            outs.append(run(xv, feeds)[0].numpy())
+        chunk = min(batch_size, len(x))
+        for s in range(0, len(x), chunk):
+            xv = self.input_values(x[s:s + chunk])
+            k = xv.shape[0]
+            if k < chunk:  # pad the last chunk: one traced shape
+                xv = np.concatenate([xv, np.zeros((chunk - k, *xv.shape[1:]))])
+            outs.append(run(tf.constant(xv, F64), feeds)[0].numpy()[:k])
         y = np.concatenate(outs)
         codes = np.ldexp(y, self.output_t.frac)
         if not np.all(codes == np.round(codes)):  # pragma: no cover - would be a bug in the graph

@@ -23,16 +23,20 @@ from fxsim.finetune.result import FineTuned
 
 
 def _clone(model: Any):
-    """A copy of ``model`` (architecture, quantizers, weights) to train, QKeras objects included."""
-    import tensorflow as tf
+    """A copy of ``model`` (architecture, quantizers, weights) to train, through an ``.h5`` round trip.
 
-    from fxsim.compat import import_qkeras
+    The same path a user's saved model takes (QKeras 0.9.0 layers do not rebuild from
+    ``model_from_json`` on TF 2.15).
+    """
+    import tempfile
+    from pathlib import Path
 
-    qkeras = import_qkeras()
-    custom: dict[str, Any] = {}
-    qkeras.utils._add_supported_quantized_objects(custom)
-    with tf.keras.utils.custom_object_scope(custom):
-        clone = tf.keras.models.model_from_json(model.to_json(), custom_objects=custom)
+    from fxsim.frontends.keras import load_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.h5"
+        model.save(path)
+        clone = load_model(path)
     clone.set_weights(model.get_weights())
     return clone
 
@@ -164,14 +168,21 @@ def finetune(
         t = time.perf_counter()
         order = rng.permutation(n)
         losses = []
-        with tqdm(total=n, desc=f"finetune epoch {epoch}/{epochs}", unit="sample", disable=not progress) as bar:
-            for s in range(0, n, batch_size):
+        # whole batches only (one traced step; the order is reshuffled every epoch, so no sample is left out for good)
+        n_used = n if n <= batch_size else n - n % batch_size
+        with tqdm(total=n_used, desc=f"finetune epoch {epoch}/{epochs}", unit="sample", disable=not progress) as bar:
+            for s in range(0, n_used, batch_size):
                 idx = order[s:s + batch_size]
+                ts = time.perf_counter()
                 feeds = [(tf.constant(v, tf.float64), tf.constant(m, tf.float64)) for v, m in graph.feeds()]
                 loss = train_step(tf.constant(x_values[idx]), tf.constant(target[idx]), feeds)
                 losses.append(float(loss) * len(idx))
+                if "trace" not in seconds:  # the first step builds the graph
+                    seconds["trace"] = time.perf_counter() - ts
+                    t += seconds["trace"]
                 bar.update(len(idx))
-        entry = {"epoch": epoch, "loss": float(np.sum(losses) / n), "seconds": time.perf_counter() - t}
+        entry = {"epoch": epoch, "loss": float(np.sum(losses) / n_used), "seconds": time.perf_counter() - t,
+                 "samples": int(n_used)}
         if validation is not None:
             score = _score(yv, _outputs(graph, xv), metric)
             entry["val_metric"] = score
@@ -182,7 +193,7 @@ def finetune(
         history.append(entry)
     for v, value in zip(variables, best[2]):
         v.assign(value)
-    seconds["train"] = sum(h["seconds"] for h in history)
+    seconds["train"] = sum(h["seconds"] for h in history) + seconds.get("trace", 0.0)
 
     after: dict = {}
     if validation is not None and evaluate_before_after:

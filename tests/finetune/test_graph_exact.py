@@ -23,7 +23,7 @@ from fxsim.finetune import ste  # noqa: E402
 from fxsim.finetune.graph import ExactGraph, GraphError  # noqa: E402
 from fxsim.fixed import FixedType, Overflow, Rounding  # noqa: E402
 
-N = 400
+N = 1000
 ROUNDINGS = [m.name for m in Rounding]
 OVERFLOWS = [m.name for m in Overflow]
 
@@ -171,8 +171,8 @@ def test_unexpressible_layer_is_named():
     k = tf.keras
     k.utils.set_random_seed(0)
     inp = k.Input((4,), name="x")
-    h = k.layers.Dense(3, name="fc")(inp)
-    h = k.layers.BatchNormalization(name="bn")(h)
+    h = k.layers.Dense(3, name="fc", activation="relu")(inp)
+    h = k.layers.BatchNormalization(name="bn")(h)  # after the activation: hls4ml cannot fold it into fc
     model = k.Model(inp, k.layers.Dense(1, name="out")(h))
     emu = fxsim.emulate(model, "ap_fixed<12,5>")
     if not any(type(s).__name__ == "ScaleSpec" for s in emu.layers):
@@ -183,7 +183,8 @@ def test_unexpressible_layer_is_named():
 
 def test_too_wide_for_float64_is_refused():
     model = _dense_model(0, 5, [4], ["relu"], "sigmoid")
-    emu = fxsim.emulate(model, {"fc0": {"accum": "ap_fixed<40,12>", "weight": "ap_fixed<30,6>", "result": "ap_fixed<16,6>"}})
+    emu = fxsim.emulate(model, {"x": {"result": "ap_fixed<20,6>"},
+                                "fc0": {"accum": "ap_fixed<40,12>", "weight": "ap_fixed<40,8>", "result": "ap_fixed<16,6>"}})
     with pytest.raises(GraphError, match="fc0"):
         ExactGraph(emu, model)
 
