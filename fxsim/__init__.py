@@ -58,3 +58,6 @@ __all__ = [
     "to_int",
     "weight_codes",
 ]
+
+from fxsim.finetune import FineTuned, finetune  # noqa: E402  (light: TensorFlow loads only when finetune runs)
+__all__ += ["FineTuned", "finetune"]
