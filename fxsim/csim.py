@@ -5,7 +5,8 @@ are cached under ``.cache/fxsim/csim/<key>/`` where ``key`` is
 :func:`fxsim.frontends.keras.conversion_key` (the Keras model's architecture and
 weights, the hls4ml configuration, backend, I/O type, tracing and the hls4ml version);
 the conversion is :func:`fxsim.frontends.keras.convert`, the one converter. A later
-request for the same configuration, in this run or another, loads the compiled library instead of rebuilding it. A file lock makes
+request for the same configuration, in this run or another, loads the compiled library
+instead of rebuilding it. A file lock makes
 parallel test workers wait for one build instead of racing.
 
 :func:`crosscheck` runs fxsim and the C simulation on the same inputs and reports

@@ -15,7 +15,6 @@ table and exportable as JSON.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -25,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from fxsim.doctor.data_rules import data_findings
-from fxsim.doctor.findings import ConversionRefused, Diagnosis
+from fxsim.doctor.findings import Diagnosis
 from fxsim.fixed import FixedType, from_codes
+from fxsim.jsonio import jsonable, write_json
 from fxsim.model import FxModel, OverflowReport, OverflowRow
 from fxsim.pipeline import convert_checked
 
@@ -246,21 +246,11 @@ class Evaluation:
         if include_outputs:
             doc["outputs"] = {k: v.tolist() for k, v in self.outputs.items()}
             doc["hardware_codes"] = self.hardware_codes.tolist()
-        return _jsonable(doc)
+        return jsonable(doc)
 
     def to_json(self, path: str | os.PathLike, include_outputs: bool = False) -> Path:
         """Write :meth:`to_dict` to ``path`` atomically (no half-written file on failure)."""
-        path = Path(path)
-        text = json.dumps(self.to_dict(include_outputs), indent=1)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(text)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
+        return write_json(path, self.to_dict(include_outputs))
 
 
 def _metric_label(key: str) -> str:
@@ -279,18 +269,6 @@ def _diff(a: Any, b: Any) -> float | None:
     if a is None or b is None or isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
         return None
     return float(a) - float(b)
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return str(obj)
 
 
 def _precision_label(precision: Any) -> str:
@@ -405,7 +383,7 @@ def evaluate(
     seconds["total"] = time.perf_counter() - t0
     return Evaluation(
         model_name=model.name,
-        precision=_jsonable(precision if not isinstance(precision, FixedType) else str(precision)),
+        precision=jsonable(precision if not isinstance(precision, FixedType) else str(precision)),
         precision_label=_precision_label(precision),
         n_samples=n,
         task=task_of(outputs["hardware"]),

@@ -104,7 +104,7 @@ class Hls4mlKeys:
         return self.types | QUANTIZER_PRECISIONS | {"default"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def hls4ml_keys() -> Hls4mlKeys:
     """Every configurable attribute of every hls4ml layer class, as the backends fxsim emulates build them."""
     from hls4ml.backends import get_backend
@@ -299,7 +299,8 @@ def _parse_full_config(spec: dict) -> PrecisionSpec:
         raise ValueError(f"precision['Model'] must be a dict, got {type(model).__name__}")
     unknown = set(model) - MODEL_KEYS
     if unknown:
-        raise ValueError(f"precision['Model']: unknown keys {sorted(unknown)}; hls4ml 1.3.0 reads: {sorted(MODEL_KEYS)}")
+        raise ValueError(f"precision['Model']: unknown keys {sorted(unknown)}; "
+                         f"hls4ml 1.3.0 reads: {sorted(MODEL_KEYS)}")
     for key in ("ReuseFactor", "Strategy", "TargetCycles", "ConvImplementation"):
         if model.get(key) is not None:
             check_setting(key, model[key], "precision['Model']")

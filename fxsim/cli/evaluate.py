@@ -100,7 +100,8 @@ def resolve_model(text: str) -> tuple[Any, str, str | None]:
     from fxsim.models import zoo
 
     if text not in zoo.names():
-        raise FileNotFoundError(f"no model file {text!r}, and no zoo model of that name (zoo: {', '.join(zoo.names())})")
+        raise FileNotFoundError(f"no model file {text!r}, and no zoo model of that name "
+                                f"(zoo: {', '.join(zoo.names())})")
     return zoo.load(text), text, text
 
 
@@ -164,11 +165,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_refusal(path: str, model: str, precision: Any, err: Any) -> None:
     """A refusal is a result too: write the findings so scripts can read why."""
-    import os
+    from fxsim.jsonio import write_json
 
-    doc = {"model": str(model), "precision": precision, "refused": True, "message": str(err),
-           "findings": err.diagnosis.to_list()}
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(doc, indent=1, default=str))
-    os.replace(tmp, target)
+    write_json(path, {"model": str(model), "precision": precision, "refused": True, "message": str(err),
+                      "findings": err.diagnosis.to_list()})

@@ -183,7 +183,7 @@ def _rnn_activation(name: str, cls: str, key: str, act: Any) -> list[Finding]:
                         f"{key}={quantizer_str(q)} becomes hls4ml activation "
                         f"{'linear' if qname == 'quantized_bits' else qname!r}, which nnet::activation does not "
                         "provide for recurrent layers: the project does not compile",
-                        f"use a quantized_tanh/quantized_sigmoid with use_real_*=True, or 'tanh'/'sigmoid'",
+                        "use a quantized_tanh/quantized_sigmoid with use_real_*=True, or 'tanh'/'sigmoid'",
                         {"key": key, "quantizer": qname})]
     if qname == "quantized_relu":
         out += _relu_ignored(name, qcfg, where=f"{key} ")

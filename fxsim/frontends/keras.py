@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from fxsim.jsonio import jsonable
 from fxsim.precision import PrecisionSpec, check_options, merge_config, parse_precision
 
 #: QKeras layer classes and their float Keras counterparts.
@@ -177,16 +178,7 @@ def quiet_stdout() -> Iterator[io.StringIO]:
         yield buf
 
 
-def _json_clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _json_clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_clean(v) for v in obj]
-    if isinstance(obj, (bool, int, float, str)) or obj is None:
-        return obj
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return str(obj)
+_json_clean = jsonable  # the name other front-ends import
 
 
 def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "Vivado",

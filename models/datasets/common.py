@@ -71,7 +71,7 @@ class Dataset:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Dataset":
+    def load(cls, path: str | Path) -> Dataset:
         """Read a dataset written by :meth:`save` (or ``fxsim data``)."""
         path = Path(path)
         if not path.exists():

@@ -97,5 +97,5 @@ def test_keys_of_those_layers_pass_the_precision_check_unchanged():
     assert parse_precision(entries).layers == entries
     with pytest.raises(ValueError, match=r"precision\['td'\]\['TimeStepLoopParallelism'\].*'Off', 'Unroll'"):
         parse_precision({"td": {"TimeStepLoopParallelism": "Sometimes"}})
-    with pytest.raises(ValueError, match=r"unknown setting 'ParallelisationFactor'.*did you mean 'parallelization_factor'"):
+    with pytest.raises(ValueError, match=r"unknown setting 'ParallelisationFactor'.*mean 'parallelization_factor'"):
         parse_precision({"conv": {"ParallelisationFactor": 4}})
