@@ -326,8 +326,7 @@ def _recurrent(layer) -> RecurrentSpec:
             f"{where}: reset_after=False; hls4ml 1.3.0 compiles it but computes garbage (it reads the "
             "(3n,) Keras bias as two scalars and indexes past them), so fxsim does not emulate it"
         )
-    if layer.get_attr("pytorch", False):
-        raise UnsupportedLayerError(f"{where}: PyTorch gate order is not emulated")
+    pytorch = bool(layer.get_attr("pytorch", False))
     strategy = str(layer.get_attr("strategy", "latency")).lower()
     if strategy not in ("latency", "resource"):
         raise UnsupportedLayerError(f"{where}: Strategy '{strategy}' is not emulated (Latency, Resource are)")
@@ -343,8 +342,11 @@ def _recurrent(layer) -> RecurrentSpec:
     out_shape = layer.get_output_variable().shape
     n_state = int(out_shape[-1])
     k = 4 if cell == "lstm" else 3
+    # the C++ takes n_sequence / n_in from the input variable (recurrent_templates.py), which
+    # is what counts when a converter's attributes disagree (PyTorch, channels-first shapes)
+    n_timesteps, n_in = (int(d) for d in layer.get_input_variable().shape[:2])
     values = dict(
-        name=layer.name, cell=cell, input_t=input_t, n_timesteps=int(layer.get_attr("n_timesteps")),
+        name=layer.name, cell=cell, input_t=input_t, n_timesteps=n_timesteps,
         weight=_weights(layer, "weight", weight_t, transposed),
         recurrent_weight=_weights(layer, "recurrent_weight", recurrent_weight_t, transposed),
         bias=_weights(layer, "bias", bias_t).reshape(-1),
@@ -358,10 +360,12 @@ def _recurrent(layer) -> RecurrentSpec:
         static=bool(layer.get_attr("static", True)), strategy=strategy,
         reuse_factor=int(layer.get_attr("reuse_factor", 1)),
     )
-    if values["weight"].shape != (int(layer.get_attr("n_in")), k * n_state) or \
+    if values["weight"].shape != (n_in, k * n_state) or \
             values["recurrent_weight"].shape != (n_state, k * n_state):
         raise UnsupportedLayerError(f"{where}: unexpected weight shapes {values['weight'].shape}, "
                                     f"{values['recurrent_weight'].shape}")
+    if pytorch and cell == "gru":
+        _pytorch_gru_to_keras_order(values, n_state, where)
     fields = {f.name for f in dataclasses.fields(RecurrentSpec)}
     recurrent_rf = int(layer.get_attr("recurrent_reuse_factor", values["reuse_factor"]))
     if "recurrent_reuse_factor" in fields:
@@ -374,6 +378,30 @@ def _recurrent(layer) -> RecurrentSpec:
     spec = RecurrentSpec(**{key: v for key, v in values.items() if key in fields})
     _check_recurrent(spec, layer)
     return spec
+
+
+def _pytorch_gru_to_keras_order(values: dict, n_state: int, where: str) -> None:
+    """Reorder a PyTorch GRU's gate blocks ``[r|z|n]`` to the IR's Keras order ``[z|r|h]`` (in place).
+
+    With ``pytorch_order`` hls4ml's ``nnet::gru`` reads the reset gate from block 0 and
+    the update gate from block 1, the Keras code the other way round; everything else
+    (the candidate in block 2, the reset applied after the recurrent product and its
+    bias, ``h = (1-z)*n + z*h``) is the same code. Each gate element is computed on its
+    own, so swapping the blocks gives the same codes, as long as each output's dense
+    accumulation keeps its order: true for Latency, and for any order when ``accum_t``
+    wraps (modular sums); Resource with a saturating ``accum_t`` visits a column's
+    products in an order that depends on the column, so it is refused.
+    """
+    if values["strategy"] == "resource" and values["accum_t"].overflow.name != "WRAP":
+        raise UnsupportedLayerError(
+            f"{where}: PyTorch GRU with Strategy Resource and a saturating accum_t "
+            f"{values['accum_t']} is not emulated (Latency, or a wrapping accum_t, are)"
+        )
+    perm = np.r_[n_state:2 * n_state, 0:n_state, 2 * n_state:3 * n_state]
+    for key in ("weight", "recurrent_weight"):
+        values[key] = np.ascontiguousarray(values[key][:, perm])
+    for key in ("bias", "recurrent_bias"):
+        values[key] = np.ascontiguousarray(values[key][perm])
 
 
 def _check_recurrent(spec: RecurrentSpec, layer) -> None:
