@@ -1,6 +1,6 @@
 """``fxsim demo`` (what ``./run.sh`` runs), end to end at a small size.
 
-One shipped QAT model on 400 generated jets: evaluate, diagnose, select bits, one
+One shipped QAT model on 200 generated jets (the least ``--jets`` allows): evaluate, diagnose, select bits, one
 real C simulation of the selection, report folder. The command exits non-zero
 unless the C simulation agrees with fxsim and meets the held-out target.
 """
@@ -17,9 +17,10 @@ from fxsim.cli import main
 pytestmark = pytest.mark.csim
 
 
-def test_demo_runs_end_to_end_and_the_c_simulation_confirms_the_selection(tmp_path, capsys):
+def test_demo_runs_end_to_end_and_the_c_simulation_confirms_the_selection(tmp_path, capsys, record):
+    # 200 jets is the smallest set the command accepts; it still runs every step below
     out = tmp_path / "demo"
-    assert main(["demo", "--models", "toptag_gru_q8i2", "--jets", "400", "--target", "0.95", "--quiet",
+    assert main(["demo", "--models", "toptag_gru_q8i2", "--jets", "200", "--target", "0.95", "--quiet",
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "== the ap_fixed core on real numbers ==" in text
@@ -32,6 +33,7 @@ def test_demo_runs_end_to_end_and_the_c_simulation_confirms_the_selection(tmp_pa
     csim = re.search(r"C simulation\s+auc ([\d.]+) \(fxsim ([\d.]+)\) on ([\d,]+) held-out samples; 0 of ([\d,]+) "
                      r"output codes differ", text)
     assert csim, text
+    record("csim demo", int(csim.group(4).replace(",", "")), 0, "output codes")
     assert csim.group(1) == csim.group(2)
     folder = out / "toptag_gru_q8i2"
     for name in ("summary.md", "selected_config.yml", "selected_config.json", "results.json"):
