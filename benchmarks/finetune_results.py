@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             "hardware_auc_before": before["hardware"]["auc"], "hardware_auc_after": after["hardware"]["auc"],
             "ratio_after_to_float": after["hardware"]["auc"] / before["float"]["auc"],
             "epoch_seconds": epoch_s, "seconds_per_30000_jets": per_jet * 30000,
-            "trace_seconds": ft.seconds.get("trace"), "threads": args.threads, "history": ft.history, "wall_seconds": time.perf_counter() - t,
+            "trace_seconds": ft.seconds.get("trace"), "threads": args.threads, "history": ft.history,
+            "wall_seconds": time.perf_counter() - t,
         }
         rows.append(row)
         tag = precision.replace("ap_fixed<", "").replace(">", "").replace(",", "_")
@@ -96,11 +97,12 @@ def main(argv: list[str] | None = None) -> int:
               f"30,000 jets ({args.threads} thread(s), shared machine)", flush=True)
         (OUT / ("results_quick.json" if args.quick else "results.json")).write_text(json.dumps(rows, indent=1))
     print()
-    print(f"| precision | float AUC | hardware AUC before | after | after / float | epoch, 30k jets |")
+    print("| precision | float AUC | hardware AUC before | after | after / float | epoch, 30k jets |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['precision']} | {r['float_auc']:.4f} | {r['hardware_auc_before']:.4f} | "
-              f"{r['hardware_auc_after']:.4f} | {r['ratio_after_to_float']:.3f} | {r['seconds_per_30000_jets']:.0f} s |")
+              f"{r['hardware_auc_after']:.4f} | {r['ratio_after_to_float']:.3f} | "
+              f"{r['seconds_per_30000_jets']:.0f} s |")
     return 0
 
 

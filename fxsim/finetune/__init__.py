@@ -17,7 +17,10 @@ from fxsim.finetune.result import FineTuned
 
 
 def finetune(model: Any, precision: Any, x: Any, y: Any, **kwargs: Any) -> FineTuned:
-    """Fine-tune ``model`` through the hardware arithmetic at ``precision``; see :func:`fxsim.finetune.train.finetune`."""
+    """Fine-tune ``model`` through the hardware arithmetic at ``precision``.
+
+    See :func:`fxsim.finetune.train.finetune` for the parameters.
+    """
     from fxsim.finetune.train import finetune as _finetune
 
     return _finetune(model, precision, x, y, **kwargs)

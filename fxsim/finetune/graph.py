@@ -163,7 +163,8 @@ def _recurrent_params(spec: RecurrentSpec, model: Any) -> list[WeightParam]:
         if bias is not None and not two_rows:
             raise GraphError(f"layer {spec.name!r} (GRU): reset_after=False is not emulated")
         params += [WeightParam(spec.name, "bias", spec.bias_t, bias, 0 if bias is not None else None, None, spec.bias),
-                   WeightParam(spec.name, "recurrent_bias", spec.recurrent_bias_t, bias, 1 if bias is not None else None,
+                   WeightParam(spec.name, "recurrent_bias", spec.recurrent_bias_t, bias,
+                               1 if bias is not None else None,
                                None, spec.recurrent_bias)]
     else:
         params += [WeightParam(spec.name, "bias", spec.bias_t, bias, None, None, spec.bias),
@@ -446,7 +447,8 @@ def _activation_op(spec: ActivationSpec) -> Callable[[tf.Tensor], tf.Tensor]:
     if kind == "relu":
         return lambda v: relu(v, r)
     if kind in ("sigmoid", "tanh"):
-        _need(spec.name, f"the table index x*N of {spec.input_t}", spec.input_t.width + int(spec.table_size).bit_length())
+        _need(spec.name, f"the table index x*N of {spec.input_t}",
+              spec.input_t.width + int(spec.table_size).bit_length())
         table = _activation_values(kind, spec.table_size, spec.table_t, r)
         return lambda v: lut_activation(v, kind, table)
     if kind == "leaky_relu":

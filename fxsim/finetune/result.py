@@ -78,11 +78,13 @@ class FineTuned:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
 
         epochs = [h["epoch"] for h in self.history]
         fig, ax = plt.subplots(figsize=(6, 3.6))
         ax.plot(epochs, [h["loss"] for h in self.history], "o-", color="C0", label="training loss (hardware graph)")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_ylabel("loss", color="C0")
         vals = [h.get("val_metric") for h in self.history]
         if any(v is not None for v in vals):

@@ -106,7 +106,8 @@ def test_dense_stack(record, seed, widths, acts, final):
     spec = {}
     for j in range(len(widths)):
         spec[f"fc{j}"] = {"accum": _type(rng), "result": _type(rng), "weight": _type(rng, 6, 12, False)}
-        spec[f"act{j}"] = {"result": _type(rng), "table_t": _type(rng, 8, 18), "TableSize": int(rng.choice([256, 333, 1024]))}
+        spec[f"act{j}"] = {"result": _type(rng), "table_t": _type(rng, 8, 18),
+                           "TableSize": int(rng.choice([256, 333, 1024]))}
     spec["out"] = {"accum": _type(rng), "result": _type(rng, 8, 16)}
     if final == "softmax":
         impl = ["stable", "latency", "legacy", "argmax"][seed % 4]
@@ -148,7 +149,8 @@ def test_recurrent(record, seed, cell, units, return_sequences, static, activati
     x = _inputs(rng, (5, 3))
     _compare(record, f"finetune graph: {cell}", model, _type(rng, 6, 14, modes=False), x)
     rnn = {"table_t": _type(rng, 8, 18), "TableSize": int(rng.choice([128, 333, 1024])), "Static": static,
-           "weight": _type(rng, 6, 12, False), "recurrent_weight": _type(rng, 6, 12, False), "bias": _type(rng, 6, 12, False)}
+           "weight": _type(rng, 6, 12, False), "recurrent_weight": _type(rng, 6, 12, False),
+           "bias": _type(rng, 6, 12, False)}
     if cell == "lstm":  # hls4ml's LSTM compiles only with input == accum == result
         t = _type(rng, 8, 16)
         spec = {"x": {"result": t}, "rnn": dict(rnn, accum=t, result=t)}
@@ -184,7 +186,8 @@ def test_unexpressible_layer_is_named():
 def test_too_wide_for_float64_is_refused():
     model = _dense_model(0, 5, [4], ["relu"], "sigmoid")
     emu = fxsim.emulate(model, {"x": {"result": "ap_fixed<20,6>"},
-                                "fc0": {"accum": "ap_fixed<40,12>", "weight": "ap_fixed<40,8>", "result": "ap_fixed<16,6>"}})
+                                "fc0": {"accum": "ap_fixed<40,12>", "weight": "ap_fixed<40,8>",
+                                        "result": "ap_fixed<16,6>"}})
     with pytest.raises(GraphError, match="fc0"):
         ExactGraph(emu, model)
 
