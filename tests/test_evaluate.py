@@ -141,10 +141,13 @@ def test_batches_give_the_same_result(dense, data):
     assert one.metrics["float"]["accuracy"] == pytest.approx(many.metrics["float"]["accuracy"], abs=2 / len(y))
 
 
-def test_progress_bar_reports_samples(dense, data, capsys):
+def test_progress_counts_samples_and_is_silent_when_off(dense, data, capsys):
     x, y = data
+    evaluate(dense, None, x[:300], y[:300], batch_size=100, progress=False)
+    assert capsys.readouterr().err == ""  # library and --quiet use: nothing on stderr
     evaluate(dense, None, x[:300], y[:300], batch_size=100, progress=True)
-    assert "300/300" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "300/300" in err and "3/3" not in err, err  # counts samples, not batches
 
 
 def test_overflows_on_data_become_findings(dense, data):
