@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark: fxsim versus hls4ml's C simulation and Keras float, on the paper's models.
+"""Benchmark: fxsim versus hls4ml's C simulation and Keras float, on the paper's models, repeated.
 
 In one run, for the model zoo's float models at ``ap_fixed<16,6>`` (hls4ml
 ``config_from_keras_model(granularity='name', backend='Vivado')`` defaults):
@@ -7,16 +7,37 @@ In one run, for the model zoo's float models at ``ap_fixed<16,6>`` (hls4ml
 * top tagging GRU(20) -> Dense(64) -> Dense(1) and LSTM(20) -> Dense(64) -> Dense(1) on 20x6,
 * flavour tagging GRU(120) -> Dense(50) -> Dense(10) -> Dense(3) on 15x6,
 
-it prints samples/second of fxsim ``predict``, of the C simulation's ``predict``
-(its g++ build time shown separately) and of Keras float ``predict``, fxsim's
-first-call latency (numba: on-disk cache load or compilation) and the ratios;
-fxsim's codes are compared with the C simulation's on every sample the C
-simulation ran. Then it times evaluating 50 precision configurations of the top
-tagging GRU on the same samples: fxsim (hls4ml conversion + ``from_hls4ml`` +
-``predict``) against the C simulation (conversion + g++ build + ``predict``).
+it prints, as markdown tables (the README's ``<!-- bench_emulator -->`` section):
 
-    .venv/bin/python benchmarks/bench_emulator.py                # the full run (~1 h on 2 cores)
-    .venv/bin/python benchmarks/bench_emulator.py --quick        # small numbers, minutes
+* samples/second of fxsim ``predict`` (warm: after a first call), of the C simulation's
+  ``predict`` and of Keras float ``predict``: each the median, with min and max, of
+  ``--repeats`` (>= 5) runs; the ratios are ratios of medians;
+* cold starts: fxsim's first call in this process, and in a new process with numba's
+  on-disk cache warm (median of ``--repeats`` processes); with ``--cold-compile`` also
+  the first prediction on an empty kernel cache, once per model kind (seconds from
+  process start, each in a fresh cache folder);
+* the per-layer split: the time of each layer's runner (the calls ``FxModel.predict``
+  makes, timed one by one on that layer's real input codes, median of the repeats);
+* the fraction of the int32 SIMD roofline reached (see ``roofline`` below);
+* a 50-configuration scan of the top tagging GRU: fxsim (hls4ml conversion +
+  ``from_hls4ml`` + ``predict``) against the C simulation (conversion + g++ build +
+  ``predict``), fxsim's total the median of the repeats, the C simulation's per
+  configuration the median over the configurations it ran.
+
+fxsim's codes are compared with the C simulation's on every sample the C simulation ran.
+
+    .venv/bin/python benchmarks/bench_emulator.py            # defaults: about 5 minutes on 2 quiet cores
+    .venv/bin/python benchmarks/bench_emulator.py --full     # the issue's sizes (C sim on 20,000 samples,
+                                                             # all 50 configurations, cold compiles): hours
+    .venv/bin/python benchmarks/bench_emulator.py --quick    # proves the script works (about a minute)
+
+Roofline (int32 SIMD): ``threads x clock x lanes / MACs per sample`` samples/second, where
+MACs per sample are counted from fxsim's IR (Dense ``n_in x n_out``; LSTM/GRU ``T x (n_in +
+n_state) x gates x n_state``), ``lanes`` = 8 int32 lanes per AVX2 vector (``--lanes``), one
+vector multiply-accumulate per cycle per core, ``threads`` = numba's threads (the kernels
+run blocks of samples in parallel) and ``clock`` the nominal clock read from
+``/proc/cpuinfo`` (``--clock-ghz`` to override). It is an upper bound: it ignores the
+casts, table lookups and memory traffic between the multiply-accumulates.
 
 Inputs are standard-normal features (throughput does not depend on the values).
 Results are also written as JSON to ``--json`` (default ``runs/bench_emulator.json``).
@@ -28,6 +49,8 @@ import argparse
 import json
 import os
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +69,37 @@ MODELS = {
     "flavour tagging GRU(120)": ("btag_gru_float", (15, 6), "GRU(120)-50-10-3"),
 }
 PRECISION = "ap_fixed<16,6>"
+ROOFLINE_MODEL = "top tagging GRU(20)"
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def stats(values: list[float]) -> dict:
+    """Median, min and max of repeated measurements (and how many)."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values),
+            "values": list(values)}
+
+
+def repeat(fn, repeats: int) -> list[float]:
+    """Wall-clock seconds of ``repeats`` calls of ``fn``."""
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def rates(n: int, seconds: list[float]) -> dict:
+    """Samples per second of each run, summarised."""
+    return stats([n / s for s in seconds])
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
 
 
 def load_model(zoo_name: str):
@@ -61,10 +115,179 @@ def hls_config(model, default: str = PRECISION) -> dict:
                                                 default_precision=default)
 
 
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - start
+def compare_codes(fx_model, x, y_csim) -> tuple[int, int]:
+    from fxsim.fixed import to_codes
+
+    ours = fx_model.predict_codes(x).reshape(len(x), -1)
+    theirs = to_codes(np.asarray(y_csim, dtype=np.float64).reshape(len(x), -1), fx_model.output_t)
+    return int(ours.size), int(np.sum(ours != theirs))
+
+
+# --- model structure --------------------------------------------------------------------------
+
+
+def macs_per_sample(fx) -> int:
+    """Multiply-accumulates per sample, counted from the IR (Dense and LSTM/GRU layers)."""
+    from fxsim.ir import DenseSpec, RecurrentSpec
+
+    total = 0
+    for spec in fx.layers[1:]:
+        if isinstance(spec, DenseSpec):
+            total += spec.n_in * spec.n_out
+        elif isinstance(spec, RecurrentSpec):
+            total += spec.n_timesteps * (spec.n_in + spec.n_state) * spec.n_gates * spec.n_state
+    return total
+
+
+def model_kind(fx) -> str:
+    """The layer kinds a model needs kernels for, e.g. ``GRU+Dense+Activation``."""
+    from fxsim.ir import RecurrentSpec
+
+    kinds = []
+    for spec in fx.layers[1:]:
+        k = spec.cell.upper() if isinstance(spec, RecurrentSpec) else type(spec).__name__.removesuffix("Spec")
+        if k not in kinds:
+            kinds.append(k)
+    return "+".join(kinds)
+
+
+def clock_ghz() -> float | None:
+    """The nominal clock from ``/proc/cpuinfo`` (the highest ``cpu MHz`` line), or None."""
+    try:
+        mhz = [float(line.split(":")[1]) for line in Path("/proc/cpuinfo").read_text().splitlines()
+               if line.startswith("cpu MHz")]
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(mhz) / 1000 if mhz else None
+
+
+def numba_threads() -> int:
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def roofline(macs: int, threads: int, ghz: float, lanes: int) -> float:
+    """Samples/second at one ``lanes``-wide int32 multiply-accumulate per cycle on every thread."""
+    return threads * ghz * 1e9 * lanes / macs
+
+
+# --- per layer ------------------------------------------------------------------------------
+
+
+def layer_split(fx, x: np.ndarray, repeats: int) -> list[dict]:
+    """Seconds per call of the input conversion and of each layer's runner, on that layer's real input.
+
+    The same calls ``FxModel.predict`` makes (``runner(codes, want_trace=False,
+    want_counts=False)``, in chunks of ``fxsim.model.CHUNK`` samples), timed one layer at a time.
+    """
+    from fxsim.fixed import to_codes
+    from fxsim.model import CHUNK
+
+    runners = fx._prepare()
+    chunks = [x[i:i + CHUNK] for i in range(0, len(x), CHUNK)]
+    rows = []
+    inputs = [to_codes(c, fx.input_t) for c in chunks]
+    t = repeat(lambda: [to_codes(c, fx.input_t) for c in chunks], repeats)
+    rows.append({"layer": fx.layers[0].name, "kind": "Input (float to codes)", "seconds": stats(t)})
+    for runner in runners:
+        outputs = [runner(c, False, False)[0] for c in inputs]  # warm, and the next layer's input
+        t = repeat(lambda r=runner, ins=inputs: [r(c, False, False) for c in ins], repeats)
+        spec = runner.spec
+        kind = getattr(spec, "cell", "").upper() or type(spec).__name__.removesuffix("Spec")
+        detail = getattr(spec, "activation", None) if kind == "Activation" else None
+        rows.append({"layer": runner.name, "kind": kind + (f" ({detail})" if detail else ""), "seconds": stats(t)})
+        inputs = outputs
+    return rows
+
+
+# --- cold starts in new processes -----------------------------------------------------------
+
+_COLD_CHILD = r"""
+import sys, time
+t0 = time.perf_counter()
+import numpy as np
+from fxsim import FxModel
+fx = FxModel.load(sys.argv[1])
+x = np.random.default_rng(0).normal(0.0, 1.0, (100, *fx.input_shape)).astype(np.float32)
+t1 = time.perf_counter()
+fx.predict(x)
+t2 = time.perf_counter()
+print(f"{t1 - t0} {t2 - t1}")
+"""
+
+
+def cold_process(model_path: Path, cache: Path | None) -> tuple[float, float]:
+    """(import + load, first prediction) seconds in a new Python process.
+
+    ``cache``: a kernel cache folder of its own (empty: everything compiles), set both as
+    ``NUMBA_CACHE_DIR`` and ``XDG_CACHE_HOME`` so the measure holds whichever fxsim reads;
+    None keeps the user's (warm) cache.
+    """
+    env = dict(os.environ)
+    if cache is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache / "numba")
+        env["XDG_CACHE_HOME"] = str(cache)
+    out = subprocess.run([sys.executable, "-c", _COLD_CHILD, str(model_path)], env=env, cwd=ROOT,
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"cold-start process failed:\n{out.stderr[-2000:]}")
+    load_s, first_s = map(float, out.stdout.split()[-2:])
+    return load_s, first_s
+
+
+# --- the benchmarks ---------------------------------------------------------------------------
+
+
+def bench_model(label: str, zoo_name: str, shape, args, work: Path) -> dict:
+    from fxsim import csim, from_hls4ml
+
+    n, n_csim, repeats = args.samples, min(args.csim_samples, args.samples), args.repeats
+    model = load_model(zoo_name)
+    cfg = hls_config(model)
+    rng = np.random.default_rng(1)
+    x = rng.normal(0.0, 1.0, (n, *shape)).astype(np.float32)
+    x64 = x.astype(np.float64)
+
+    hm, t_convert = timed(csim.convert, model, cfg, work / f"{zoo_name}-fx")
+    fx, t_from = timed(from_hls4ml, hm)
+    _, t_first = timed(fx.predict, x[:100])  # this process: numba's on-disk cache (or a compile)
+    fx.predict(x)
+    fx_rates = rates(n, repeat(lambda: fx.predict(x), repeats))
+    split = layer_split(fx, x, repeats)
+
+    saved = fx.save(work / f"{zoo_name}-fxsim")
+    cold = [cold_process(saved, None) for _ in range(repeats)]
+    cold_compile = None
+    if args.cold_compile:
+        fresh = Path(tempfile.mkdtemp(prefix="fxsim-cold-", dir=work))
+        load_s, first_s = cold_process(saved, fresh)
+        cold_compile = {"load_s": load_s, "first_prediction_s": first_s, "total_s": load_s + first_s}
+
+    model.predict(x[:1024], batch_size=1024, verbose=0)
+    keras_rates = rates(n, repeat(lambda: model.predict(x, batch_size=1024, verbose=0), repeats))
+    n_default = min(n, args.keras32_samples)  # Keras' default batch of 32 is slow; its rate is per sample
+    keras32_rates = rates(n_default, repeat(lambda: model.predict(x[:n_default], verbose=0), repeats))
+
+    b = csim.build(model, cfg, use_cache=False, directory=work / f"{zoo_name}-csim")
+    xc = x64[:n_csim]
+    b.predict(xc[:10])
+    y_csim = b.predict(xc)
+    csim_rates = rates(n_csim, repeat(lambda: b.predict(xc), repeats))
+    compared, mismatches = compare_codes(fx, xc, y_csim)
+    shutil.rmtree(b.directory, ignore_errors=True)
+    return {
+        "model": label, "arch": MODELS[label][2], "kind": model_kind(fx), "macs_per_sample": macs_per_sample(fx),
+        "samples": n, "csim_samples": n_csim, "repeats": repeats,
+        "fxsim_per_s": fx_rates, "csim_per_s": csim_rates, "keras_per_s": keras_rates,
+        "keras_default_batch_per_s": keras32_rates, "keras_default_batch_samples": n_default,
+        "csim_compile_s": b.compile_seconds, "fxsim_first_call_s": t_first,
+        "fxsim_cold_process": {"load_s": stats([c[0] for c in cold]),
+                               "first_prediction_s": stats([c[1] for c in cold])},
+        "fxsim_cold_compile": cold_compile,
+        "fxsim_build_s": t_convert + t_from, "layers": split,
+        "codes_compared": compared, "mismatches": mismatches,
+    }
 
 
 def scan_configs(n: int) -> list[dict]:
@@ -80,155 +303,195 @@ def scan_configs(n: int) -> list[dict]:
     return [out[i] for i in sorted(picked)]
 
 
-def compare_codes(fx_model, x, y_csim) -> tuple[int, int]:
-    from fxsim.fixed import to_codes
-
-    ours = fx_model.predict_codes(x).reshape(len(x), -1)
-    theirs = to_codes(np.asarray(y_csim, dtype=np.float64).reshape(len(x), -1), fx_model.output_t)
-    return int(ours.size), int(np.sum(ours != theirs))
-
-
-def bench_model(label: str, zoo_name: str, shape, n: int, n_csim: int, work: Path) -> dict:
+def bench_scan(args, work: Path) -> dict:
     from fxsim import csim, from_hls4ml
 
-    model = load_model(zoo_name)
-    cfg = hls_config(model)
-    rng = np.random.default_rng(1)
-    x = rng.normal(0.0, 1.0, (n, *shape)).astype(np.float32)
-    x64 = x.astype(np.float64)
-
-    hm, t_convert = timed(csim.convert, model, cfg, work / f"{zoo_name}-fx")
-    fx, t_from = timed(from_hls4ml, hm)
-    _, t_first = timed(fx.predict, x[:100])
-    fx.predict(x[:1000])
-    _, t_fx = timed(fx.predict, x)
-
-    model.predict(x[:1024], batch_size=1024, verbose=0)
-    _, t_keras = timed(model.predict, x, batch_size=1024, verbose=0)
-    n_default = min(n, 5000)  # Keras' default batch of 32 is slow; its rate is per sample
-    _, t_keras32 = timed(model.predict, x[:n_default], verbose=0)
-
-    b = csim.build(model, cfg, use_cache=False, directory=work / f"{zoo_name}-csim")
-    xc = x64[:n_csim]
-    b.predict(xc[:10])
-    y_csim, t_csim = timed(b.predict, xc)
-    compared, mismatches = compare_codes(fx, xc, y_csim)
-    shutil.rmtree(b.directory, ignore_errors=True)
-    return {
-        "model": label, "arch": MODELS[label][2], "samples": n, "csim_samples": n_csim,
-        "fxsim_per_s": n / t_fx, "csim_per_s": n_csim / t_csim, "keras_per_s": n / t_keras,
-        "keras_default_batch_per_s": n_default / t_keras32,
-        "csim_compile_s": b.compile_seconds, "fxsim_first_call_s": t_first,
-        "fxsim_build_s": t_convert + t_from, "codes_compared": compared, "mismatches": mismatches,
-    }
-
-
-def bench_scan(n_configs: int, n: int, n_csim_configs: int, work: Path) -> dict:
-    from fxsim import csim, from_hls4ml
-
+    n, repeats = args.samples, args.repeats
     model = load_model("toptag_gru_float")
     x = np.random.default_rng(2).normal(0.0, 1.0, (n, 20, 6)).astype(np.float64)
-    configs = scan_configs(n_configs)
-    fx_total = 0.0
-    fx_models = []
-    for i, c in enumerate(configs):
-        start = time.perf_counter()
-        hm = csim.convert(model, hls_config(model, c["default"]), work / f"scan-fx-{i}")
-        fx = from_hls4ml(hm)
-        fx.predict(x)
-        fx_total += time.perf_counter() - start
-        fx_models.append(fx)
-    cs_total = compile_total = 0.0
+    configs = scan_configs(args.configs)
+    n_csim_configs = len(configs) if args.csim_configs is None else min(args.csim_configs, len(configs))
+
+    def fx_scan() -> list:
+        models = []
+        for i, c in enumerate(configs):
+            fx = from_hls4ml(csim.convert(model, hls_config(model, c["default"]), work / f"scan-fx-{i}"))
+            fx.predict(x)
+            models.append(fx)
+        return models
+
+    fx_models = fx_scan()  # warm: numba kernels of every mode loaded
+    fx_totals = repeat(fx_scan, repeats)
+    per_config, compile_s = [], []
     compared = mismatches = 0
     for i, c in enumerate(configs[:n_csim_configs]):
         start = time.perf_counter()
         b = csim.build(model, hls_config(model, c["default"]), use_cache=False, directory=work / f"scan-cs-{i}")
         y = b.predict(x)
-        cs_total += time.perf_counter() - start
-        compile_total += b.compile_seconds
+        per_config.append(time.perf_counter() - start)
+        compile_s.append(b.compile_seconds)
         k, bad = compare_codes(fx_models[i], x, y)
         compared += k
         mismatches += bad
         shutil.rmtree(b.directory, ignore_errors=True)
-    per_config = cs_total / max(1, n_csim_configs)
     return {
-        "configs": len(configs), "samples": n, "fxsim_s": fx_total, "csim_configs_run": n_csim_configs,
-        "csim_s": per_config * len(configs), "csim_measured_s": cs_total,
-        "csim_compile_s": compile_total * len(configs) / max(1, n_csim_configs),
+        "configs": len(configs), "samples": n, "repeats": repeats, "fxsim_s": stats(fx_totals),
+        "csim_configs_run": n_csim_configs, "csim_per_config_s": stats(per_config),
+        "csim_compile_per_config_s": stats(compile_s),
+        "csim_s": statistics.median(per_config) * len(configs),
         "codes_compared": compared, "mismatches": mismatches,
     }
 
 
-def print_tables(rows: list[dict], scan: dict | None) -> str:
+# --- tables ---------------------------------------------------------------------------------
+
+
+def fmt_range(s: dict, digits: int = 0, unit: str = "") -> str:
+    f = f"{{:,.{digits}f}}"
+    return f"{f.format(s['median'])}{unit} ({f.format(s['min'])}–{f.format(s['max'])})"
+
+
+def tables(rows: list[dict], scan: dict | None, hw: dict) -> str:
+    reps = rows[0]["repeats"] if rows else (scan or {}).get("repeats", 0)
     lines = [
-        f"fxsim vs hls4ml C simulation vs Keras float at {PRECISION} (samples/second; {os.cpu_count()} cores)",
+        f"fxsim vs hls4ml C simulation vs Keras float at {PRECISION}: samples/second, median (min–max) of "
+        f"{reps} runs; {hw['cores']} cores, numba threads {hw['threads']}",
         "",
-        "| model | fxsim | C sim predict | Keras float (batch 1024) | fxsim / C sim | fxsim / Keras | "
-        "Keras float (default batch 32) | C sim g++ build | fxsim first call | codes compared | mismatches |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['model']} | {r['fxsim_per_s']:,.0f} | {r['csim_per_s']:,.0f} | {r['keras_per_s']:,.0f} | "
-            f"{r['fxsim_per_s'] / r['csim_per_s']:,.0f}x | {r['fxsim_per_s'] / r['keras_per_s']:.2f}x | "
-            f"{r['keras_default_batch_per_s']:,.0f} | {r['csim_compile_s']:.1f} s | {r['fxsim_first_call_s']:.2f} s | {r['codes_compared']:,} | "
-            f"{r['mismatches']} |"
-        )
-    if scan:
-        note = "" if scan["csim_configs_run"] == scan["configs"] else (
-            f" (C sim measured on {scan['csim_configs_run']} configurations, scaled to {scan['configs']})")
+    if rows:
+        lines += [
+            "| model | fxsim (warm) | C sim predict | Keras float (batch 1024) | fxsim / C sim | fxsim / Keras | "
+            "Keras float (default batch 32) | C sim g++ build | codes compared | mismatches |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in rows:
+            fx, cs, kr = (r[k]["median"] for k in ("fxsim_per_s", "csim_per_s", "keras_per_s"))
+            lines.append(
+                f"| {r['model']}-{r['arch'].split('-', 1)[1]} | {fmt_range(r['fxsim_per_s'])} | "
+                f"{fmt_range(r['csim_per_s'])} | "
+                f"{fmt_range(r['keras_per_s'])} | {fx / cs:,.0f}x | {fx / kr:.2f}x | "
+                f"{fmt_range(r['keras_default_batch_per_s'])} | {r['csim_compile_s']:.1f} s | "
+                f"{r['codes_compared']:,} | {r['mismatches']} |"
+            )
+        samples = sorted({(r["samples"], r["csim_samples"], r["keras_default_batch_samples"]) for r in rows})
+        lines += ["", "Samples per run (fxsim and Keras batch 1024 / C simulation / Keras default batch): "
+                  + "; ".join(f"{a:,} / {b:,} / {c:,}" for a, b, c in samples) + "."]
+
         lines += [
             "",
-            f"{scan['configs']} precision configurations of the top tagging GRU on {scan['samples']:,} samples{note}:",
+            "Cold starts (seconds): fxsim's first call in the benchmark's process; a new process with the "
+            "kernel cache warm (import + model load, then first prediction of 100 samples; median (min–max) of "
+            f"{reps} processes); the first prediction on an empty kernel cache (one process per model kind):",
             "",
-            "| | total time | per configuration |",
+            "| model | kernels | first call, this process | new process: import + load | "
+            "new process: first prediction | "
+            "empty cache: first prediction | empty cache: process start to first prediction |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in rows:
+            c, cc = r["fxsim_cold_process"], r["fxsim_cold_compile"]
+            lines.append(
+                f"| {r['model']} | {r['kind']} | {r['fxsim_first_call_s']:.2f} | {fmt_range(c['load_s'], 2)} | "
+                f"{fmt_range(c['first_prediction_s'], 2)} | "
+                + (f"{cc['first_prediction_s']:.1f} | {cc['total_s']:.1f} |" if cc else "not run (--cold-compile) | |")
+            )
+
+        lines += ["", "Where fxsim's time goes (warm; each layer's runner timed on its real input, median "
+                  f"(min–max) of {reps} runs, µs per 1,000 samples):", "",
+                  "| model | layer | kind | µs / 1k samples | share |", "|---|---|---|---:|---:|"]
+        for r in rows:
+            total = sum(l["seconds"]["median"] for l in r["layers"])
+            scale = 1e9 / r["samples"]  # seconds per run -> µs per 1,000 samples
+            for l in r["layers"]:
+                s = {k: l["seconds"][k] * scale for k in ("median", "min", "max")}
+                lines.append(f"| {r['model']} | {l['layer']} | {l['kind']} | {fmt_range(s, 1)} | "
+                             f"{l['seconds']['median'] / total:.0%} |")
+
+        lines += ["", f"int32 SIMD roofline: threads x clock x lanes / MACs per sample = {hw['threads']} x "
+                  f"{hw['ghz']:.2f} GHz x {hw['lanes']} lanes / MACs ({hw['clock_source']}):", "",
+                  "| model | MACs per sample | roofline samples/s | fxsim samples/s (median) | fraction of roofline |",
+                  "|---|---:|---:|---:|---:|"]
+        for r in rows:
+            roof = roofline(r["macs_per_sample"], hw["threads"], hw["ghz"], hw["lanes"])
+            med = r["fxsim_per_s"]["median"]
+            lines.append(f"| {r['model']} | {r['macs_per_sample']:,} | {roof:,.0f} | {med:,.0f} | {med / roof:.1%} |")
+    if scan:
+        note = "" if scan["csim_configs_run"] == scan["configs"] else (
+            f" (the C simulation measured on {scan['csim_configs_run']} of them, its median scaled to "
+            f"{scan['configs']})")
+        fx_med = scan["fxsim_s"]["median"]
+        lines += [
+            "",
+            f"{scan['configs']} precision configurations of the top tagging GRU on {scan['samples']:,} samples{note}; "
+            f"fxsim's total the median (min–max) of {scan['repeats']} scans, the C simulation's per configuration "
+            "the median (min–max) over the configurations it ran:",
+            "",
+            "| | total | per configuration |",
             "|---|---:|---:|",
-            f"| fxsim (convert + from_hls4ml + predict) | {scan['fxsim_s']:,.1f} s | "
-            f"{scan['fxsim_s'] / scan['configs']:.2f} s |",
-            f"| C simulation (convert + g++ build + predict) | {scan['csim_s']:,.0f} s | "
-            f"{scan['csim_s'] / scan['configs']:.1f} s |",
-            f"| ratio | {scan['csim_s'] / scan['fxsim_s']:,.0f}x | |",
+            f"| fxsim (hls4ml conversion + `from_hls4ml` + predict) | {fmt_range(scan['fxsim_s'], 2, ' s')} | "
+            f"{fx_med / scan['configs']:.3f} s |",
+            f"| C simulation (conversion + g++ build + predict) | {scan['csim_s']:,.0f} s | "
+            f"{fmt_range(scan['csim_per_config_s'], 1, ' s')} |",
+            f"| ratio | {scan['csim_s'] / fx_med:,.0f}x | |",
             "",
             f"Scan cross-check: {scan['codes_compared']:,} output codes compared, {scan['mismatches']} mismatches.",
         ]
-    text = "\n".join(lines)
-    print(text)
-    return text
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--samples", type=int, default=20000)
-    ap.add_argument("--csim-samples", type=int, default=20000,
-                    help="samples the C simulation predicts per model (its rate is per sample)")
+    ap.add_argument("--samples", type=int, default=20000, help="samples fxsim and Keras predict per run")
+    ap.add_argument("--csim-samples", type=int, default=1000,
+                    help="samples the C simulation predicts per run (its rate is per sample; default 1000)")
+    ap.add_argument("--keras32-samples", type=int, default=5000,
+                    help="samples of the Keras default-batch runs (default 5000)")
+    ap.add_argument("--repeats", type=int, default=5, help="runs per rate (at least 5; default 5)")
     ap.add_argument("--configs", type=int, default=50)
-    ap.add_argument("--csim-configs", type=int, default=None,
-                    help="configurations the C simulation runs in the scan (default: all)")
+    ap.add_argument("--csim-configs", type=int, default=2,
+                    help="configurations the C simulation runs in the scan (default 2; --full: all)")
+    ap.add_argument("--cold-compile", action="store_true",
+                    help="also time the first prediction on an empty kernel cache, per model (minutes each)")
     ap.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
     ap.add_argument("--no-scan", action="store_true")
-    ap.add_argument("--quick", action="store_true", help="2,000 samples, 500 in the C simulation, 6 configs")
+    ap.add_argument("--lanes", type=int, default=8, help="int32 lanes per SIMD vector for the roofline (AVX2: 8)")
+    ap.add_argument("--clock-ghz", type=float, default=None, help="clock for the roofline (default: /proc/cpuinfo)")
+    ap.add_argument("--quick", action="store_true",
+                    help="2,000 samples, 200 in the C simulation, 6 configurations, 1 in the C simulation")
+    ap.add_argument("--full", action="store_true",
+                    help="the issue's sizes: C simulation on 20,000 samples and all configurations, cold compiles")
     ap.add_argument("--json", type=Path, default=ROOT / "runs" / "bench_emulator.json")
     args = ap.parse_args(argv)
+    if args.repeats < 5:
+        ap.error("--repeats must be at least 5 (every rate is a median of repeated runs)")
+    if args.quick and args.full:
+        ap.error("--quick and --full exclude each other")
     if args.quick:
-        args.samples, args.csim_samples, args.configs = 2000, 500, 6
-    n_csim_configs = args.configs if args.csim_configs is None else min(args.csim_configs, args.configs)
+        args.samples, args.csim_samples, args.keras32_samples, args.configs, args.csim_configs = 2000, 200, 1000, 6, 1
+    if args.full:
+        args.samples, args.csim_samples, args.csim_configs, args.cold_compile = 20000, 20000, None, True
 
+    ghz = args.clock_ghz or clock_ghz()
+    hw = {"cores": len(os.sched_getaffinity(0)), "threads": numba_threads(), "lanes": args.lanes,
+          "ghz": ghz or float("nan"),
+          "clock_source": "--clock-ghz" if args.clock_ghz else ("/proc/cpuinfo" if ghz else "clock unknown")}
     work = Path(tempfile.mkdtemp(prefix="fxsim-bench-"))
     try:
         rows = []
         for label in args.models:
             zoo_name, shape, _ = MODELS[label]
-            row = bench_model(label, zoo_name, shape, args.samples, min(args.csim_samples, args.samples), work)
-            print(f"  {label}: fxsim {row['fxsim_per_s']:,.0f}/s, C sim {row['csim_per_s']:,.0f}/s, "
-                  f"Keras {row['keras_per_s']:,.0f}/s", flush=True)
+            row = bench_model(label, zoo_name, shape, args, work)
+            print(f"  {label}: fxsim {fmt_range(row['fxsim_per_s'])}/s, C sim {fmt_range(row['csim_per_s'])}/s, "
+                  f"Keras {fmt_range(row['keras_per_s'])}/s", flush=True)
             rows.append(row)
-        scan = None if args.no_scan else bench_scan(args.configs, args.samples, n_csim_configs, work)
+        scan = None if args.no_scan else bench_scan(args, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print()
-    text = print_tables(rows, scan)
+    text = tables(rows, scan, hw)
+    print(text)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"models": rows, "scan": scan, "table": text}, indent=1))
+    args.json.write_text(json.dumps({"models": rows, "scan": scan, "hardware": hw, "table": text}, indent=1))
     return 0
 
 
