@@ -104,3 +104,29 @@ def require_keras(model, major: int) -> None:
             f"{what if found else 'this model'} needs Keras {major}, but this environment has "
             f"{'no Keras' if have is None else f'Keras {have}'}: use {env}"
         )
+
+
+def frontend_of(model) -> str:
+    """Which front-end reads ``model``: ``"torch"``, ``"keras3"`` or ``"keras2"``.
+
+    A live ``nn.Module`` or a ``.pt``/``.pth`` file is PyTorch's; a Keras 3 model or a
+    file saved by Keras 3 is Keras 3's; everything else is the Keras 2 / QKeras front-end's,
+    which raises ``ValueError`` naming the environment to use when this one has no Keras 2.
+    """
+    import os
+
+    if isinstance(model, (str, os.PathLike)):
+        path = str(model)
+        if path.endswith((".pt", ".pth")):
+            return "torch"
+        version = saved_keras_version(path) if os.path.isfile(path) else None
+        if version and version.startswith("3"):
+            return "keras3"
+    else:
+        if model_keras_major(model) == 3:  # first: on the torch backend Keras 3 layers are nn.Modules too
+            return "keras3"
+        if any(f"{c.__module__}.{c.__qualname__}" == "torch.nn.modules.module.Module" for c in type(model).__mro__):
+            return "torch"
+    if installed_keras_major() != 2:
+        require_keras(model, 2)
+    return "keras2"

@@ -98,10 +98,27 @@ def convert_checked(model: Any, precision: Any = None, *, x: np.ndarray | None =
     from fxsim.frontends.hls4ml import UnsupportedLayerError, from_hls4ml
     from fxsim.frontends.keras import HLS4MLError, convert
 
+    from fxsim.compat import frontend_of
+
     spec = parse_precision(precision)
+    shape = options.pop("input_shape", None)  # PyTorch modules only: (T, F)
     options = check_options(options)
-    keras_model = load_model(model)
-    findings = static_findings(keras_model) if rules else []
+    frontend = frontend_of(model)
+    if frontend == "torch":  # the Keras rules of the doctor do not apply; hls4ml's refusals name the module
+        from fxsim.frontends import torch as torch_frontend
+
+        keras_model = torch_frontend.load_module(model)
+        torch_frontend.input_shapes(keras_model, shape)
+
+        def convert(m, s, **o):
+            return torch_frontend.convert(m, s, input_shape=shape, **o)
+    elif frontend == "keras3":
+        from fxsim.frontends.keras3 import convert, load_model as load_keras3
+
+        keras_model = load_keras3(model)
+    else:
+        keras_model = load_model(model)
+    findings = static_findings(keras_model) if rules and frontend != "torch" else []
 
     def done(conversion: Any = None, fx: Any = None) -> Checked:
         return Checked(keras_model, spec, conversion, fx, Diagnosis(findings))
@@ -116,7 +133,7 @@ def convert_checked(model: Any, precision: Any = None, *, x: np.ndarray | None =
                                 f"{err}" + (f" ({'; '.join(named)})" if named else ""),
                                 "see the other findings; simplify the model to the supported layers"))
         return done()
-    if rules:
+    if rules and frontend != "torch":
         findings += conversion_findings(conversion)
     if any(f.severity == "error" for f in findings):
         return done(conversion)
