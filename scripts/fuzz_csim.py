@@ -11,6 +11,13 @@ gives models tried / compiled / codes compared / mismatches. Mismatching trials
 are saved (Keras model + config + inputs) under ``--out`` for replay.
 
     .venv/bin/python scripts/fuzz_csim.py --models 300 --seed 1
+    .venv-keras3/bin/python scripts/fuzz_csim.py --frontend keras3 --models 100
+    .venv-keras3/bin/python scripts/fuzz_csim.py --frontend torch --models 100
+
+``--frontend`` picks who builds the model: ``keras2`` (tf.keras, the default, in
+.venv), ``keras3`` (Keras 3 on the torch backend, hls4ml's keras-v3 parser) or
+``torch`` (an ``nn.GRU``/``nn.LSTM`` module with Linear layers and activations,
+hls4ml's pytorch converter through :func:`fxsim.frontends.torch.convert`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -93,7 +101,9 @@ def build_trial(rng, keras):
         h = k.layers.Dense(n_out, name=f"fc{i}", kernel_initializer=init(), bias_initializer=binit())(h)
         layers_info.append((f"fc{i}", "dense", {}))
         last = i == n_dense - 1
-        choice = str(rng.choice(["none", "relu", "leaky", "sigmoid", "tanh", "hard_sigmoid", "linear"]
+        # Keras 3's hard_sigmoid is relu6(x + 3) / 6, not Keras 2's 0.2 x + 0.5 that hls4ml implements
+        hard = ["hard_sigmoid"] if int(k.__version__.split(".")[0]) < 3 else []
+        choice = str(rng.choice(["none", "relu", "leaky", "sigmoid", "tanh", "linear", *hard]
                                 + (["softmax"] * 2 if last else [])))
         if choice == "leaky":
             h = k.layers.LeakyReLU(float(rng.choice([0.05, 0.1, 0.3])), name=f"act{i}")(h)
@@ -174,6 +184,90 @@ def build_trial(rng, keras):
     return model, cfg, scale
 
 
+def build_torch_trial(rng):
+    """A random PyTorch module (GRU/LSTM, batch_first, then Linear layers and activations),
+    a per-layer precision spec (fxsim.precision: the keys hls4ml reads), the input scale,
+    the input shape (T, F) and the hls4ml options."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(int(rng.integers(2**31)))
+    cell = str(rng.choice(["gru", "lstm"]))
+    t_steps, n_in, n_state = int(rng.integers(3, 10)), int(rng.integers(2, 6)), int(rng.integers(2, 12))
+    std = float(rng.choice([0.3, 1.0, 2.0]))
+    layers = {"rnn": (nn.GRU if cell == "gru" else nn.LSTM)(n_in, n_state, batch_first=True)}
+    n_dense, width, acts = int(rng.integers(1, 4)), n_state, {}
+    for i in range(n_dense):
+        n_out = int(rng.integers(2, 12))
+        layers[f"fc{i}"] = nn.Linear(width, n_out)
+        width = n_out
+        act = str(rng.choice(["none", "relu", "sigmoid", "tanh"]))
+        if act != "none":
+            layers[f"act{i}"] = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[act]()
+            acts[f"act{i}"] = act
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            for name, layer in layers.items():
+                setattr(self, name, layer)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            h = out[:, -1, :]
+            for name in list(layers)[1:]:
+                h = getattr(self, name)(h)
+            return h
+
+    net = Net().eval()
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            p.normal_(0.0, 0.5 if "bias" in name else std)
+    default = rand_type(rng, 8, 20, 3, 8, modes=False)
+    spec = {"x": {"result": rand_type(rng, 6, 20, 2, 8)}} if rng.random() < 0.7 else {}
+    resource = rng.random() < 0.35
+    for name in layers:
+        entry = spec.setdefault(name, {})
+        if name == "rnn" or name.startswith("fc"):
+            if rng.random() < 0.8:
+                entry["weight"] = rand_type(rng, 4, 16, 1, 4, modes=rng.random() < 0.2)
+                entry["bias"] = rand_type(rng, 4, 16, 1, 6, modes=rng.random() < 0.2)
+            if rng.random() < 0.8:
+                entry["accum"] = rand_type(rng, 6, 28 if name == "rnn" else 32, 3, 12)
+            if rng.random() < 0.8:
+                entry["result"] = rand_type(rng, 4, 24, 2, 10)
+        if name == "rnn":
+            if rng.random() < 0.5:
+                entry["recurrent_weight"] = rand_type(rng, 4, 16, 1, 4, modes=False)
+            if rng.random() < 0.5:
+                entry["recurrent_bias"] = rand_type(rng, 4, 16, 1, 6)
+            if rng.random() < 0.6:
+                entry["table_t"] = rand_type(rng, 6, 20, 1, 3)
+            if rng.random() < 0.6:
+                entry["TableSize"] = int(rng.choice([64, 128, 333, 500, 1000, 1024, 2048]))
+            if cell == "lstm":  # hls4ml 1.3.0's LSTM compiles only with input == accum == result
+                t = entry.get("result", default)
+                entry["accum"] = entry["result"] = t
+                spec.setdefault("x", {})["result"] = t
+            if resource:
+                common = sorted(set(valid_rfs(n_in, (3 if cell == "gru" else 4) * n_state))
+                                & set(valid_rfs(n_state, (3 if cell == "gru" else 4) * n_state)))
+                entry["ReuseFactor"] = int(rng.choice(common))
+                if cell == "gru":  # fxsim refuses PyTorch GRU + Resource with a saturating accum_t
+                    entry["accum"] = re.sub(r",AP_(SAT_ZERO|SAT_SYM|SAT)\b", ",AP_WRAP", entry.get("accum", default))
+        elif name.startswith("fc") and resource:
+            layer = layers[name]
+            entry["ReuseFactor"] = int(rng.choice(valid_rfs(layer.in_features, layer.out_features)))
+        elif name in acts:
+            if acts[name] in ("sigmoid", "tanh") and rng.random() < 0.6:
+                entry["table_t"] = rand_type(rng, 6, 24, 1, 3)
+            if rng.random() < 0.7:
+                entry["result"] = rand_type(rng, 4, 18, 1, 4)
+    spec = {k: v for k, v in spec.items() if v}
+    options = {"default_precision": default, **({"strategy": "Resource"} if resource else {})}
+    return net, spec, float(rng.choice([0.5, 2.0, 8.0, 40.0])), (t_steps, n_in), options
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", type=int, default=300)
@@ -181,9 +275,18 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=Path("runs/fuzz_csim"))
+    ap.add_argument("--frontend", choices=["keras2", "keras3", "torch"], default="keras2")
     args = ap.parse_args(argv)
 
-    from tensorflow import keras
+    if args.frontend == "keras2":
+        from tensorflow import keras
+    elif args.frontend == "keras3":
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        from fxsim.frontends.keras3 import import_keras3
+
+        keras = import_keras3()
+    else:
+        keras = None
 
     from fxsim import UnsupportedLayerError, crosscheck
 
@@ -201,22 +304,33 @@ def main(argv=None) -> int:
             print("stopped early (SIGTERM)")
             break
         rng = np.random.default_rng([args.seed, trial])
-        keras.backend.clear_session()
-        keras.utils.set_random_seed(int(rng.integers(2**31)))
+        if keras is not None:
+            keras.backend.clear_session()
+            keras.utils.set_random_seed(int(rng.integers(2**31)))
         tried += 1
         try:
-            model, cfg, scale = build_trial(rng, keras)
+            if keras is None:
+                model, cfg, scale, shape, options = build_torch_trial(rng)
+            else:
+                model, cfg, scale = build_trial(rng, keras)
+                shape = model.input_shape[1:]
         except Exception as err:  # a draw Keras/hls4ml cannot even configure
             print(f"[{trial:4d}] skipped draw: {err}")
             continue
-        shape = model.input_shape[1:]
         x = rng.normal(0.0, scale, (args.samples, *shape))
         x[args.samples // 2:] *= 2.0
         x = np.round(x * 4096.0) / 4096.0
-        kind = "+".join(sorted({type(layer).__name__ for layer in model.layers} - {"InputLayer"}))
+        layers = model.layers if keras is not None else [m for m in model.modules() if m is not model]
+        kind = "+".join(sorted({type(layer).__name__ for layer in layers} - {"InputLayer"}))
         directory = work / f"t{trial}"
         try:
-            rep = crosscheck(model, x, cfg, use_cache=False, directory=directory)
+            if keras is None:
+                from fxsim.frontends.torch import convert as convert_torch
+
+                conv = convert_torch(model, cfg, input_shape=shape, output_dir=directory, **options)
+                rep = crosscheck(conv.hls_model, x)
+            else:
+                rep = crosscheck(model, x, cfg, use_cache=False, directory=directory)
         except UnsupportedLayerError as err:
             refused += 1
             print(f"[{trial:4d}] refused by fxsim ({kind}): {err}")
@@ -242,7 +356,12 @@ def main(argv=None) -> int:
             bad_models.append(trial)
             case = args.out / f"mismatch-seed{args.seed}-trial{trial}"
             case.mkdir(parents=True, exist_ok=True)
-            model.save(case / "model.h5")
+            if keras is None:
+                import torch
+
+                torch.save(model, case / "module.pt")
+            else:
+                model.save(case / ("model.h5" if args.frontend == "keras2" else "model.keras"))
             (case / "config.json").write_text(json.dumps(cfg, indent=1, default=str))
             np.save(case / "x.npy", x)
             (case / "report.txt").write_text(str(rep))
@@ -250,6 +369,7 @@ def main(argv=None) -> int:
     shutil.rmtree(work, ignore_errors=True)
     print()
     print("fuzz_csim summary")
+    print(f"  front-end            {args.frontend}")
     print(f"  seed                 {args.seed}")
     print(f"  models tried         {tried}")
     print(f"  compiled and compared {compiled}")
