@@ -123,6 +123,10 @@ class Study:
     **options : hls4ml options (``strategy``, ``reuse_factor``, ``backend`` ...).
     """
 
+    #: Evaluates batches of points elsewhere: ``None`` here, or an object whose ``evaluate(points, desc)``
+    #: returns one :class:`Evaluated` per point, e.g. :class:`fxsim.analysis.distributed.DaskEvaluator`.
+    backend: Any = None
+
     def __init__(self, model: Any, x: np.ndarray, y: np.ndarray, precision: Any = None, metric: str | None = None,
                  holdout: float = 0.0, seed: int = 0, progress: bool = True, **options: Any):
         from fxsim.metrics import check_labels
@@ -264,6 +268,9 @@ class Study:
     def evaluate(self, points: Sequence[Point], desc: str | None = None) -> list[float]:
         """Hardware metric of each point (cached); a point hls4ml or fxsim rejects scores ``-inf``."""
         todo = [p for p in dict.fromkeys(points) if p.key not in self._cache]
+        if self.backend is not None and todo:  # the same evaluations, on a cluster
+            self._cache.update((p.key, ev) for p, ev in zip(todo, self.backend.evaluate(todo, desc)))
+            todo = []
         bar = None
         if self.progress and desc and len(todo) > 1:
             from tqdm.auto import tqdm
