@@ -223,7 +223,8 @@ def dense_accum(x: tf.Tensor, w: tf.Tensor, b_acc: tf.Tensor, x_t: FixedType, w_
             if d <= 0:  # every product is exact in accum_t: one matrix product
                 s = tf.matmul(xv, wv) * scale(fa)
             else:
-                p = xv[:, :, None] * wv[None, :, :] * scale(fa)
+                # x * (w * 2**F_a): the scaling of the small weight matrix is exact and saves a pass
+                p = xv[:, :, None] * (wv * scale(fa))[None, :, :]
                 s = tf.reduce_sum(ste.round_scaled(p, accum_t.rounding), axis=1)
             acc, _ = ste.fit_codes(s + b_codes, accum_t)
         else:
