@@ -20,9 +20,11 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 # Property tests are reproducible by default: a derandomized profile (the same examples on
 # every run and machine, no example database), so a failure in CI fails again locally.
 # FXSIM_HYPOTHESIS=explore draws fresh random examples (failures kept under .cache/) to hunt for bugs.
+# (the function-scoped fixture they take is the stateless ``record``)
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-settings.register_profile("explore", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+                          suppress_health_check=_SLOW_OK)
+settings.register_profile("explore", deadline=None, suppress_health_check=_SLOW_OK,
                           database=DirectoryBasedExampleDatabase(
                               str(Path(__file__).resolve().parents[1] / ".cache" / "hypothesis")))
 settings.load_profile(os.environ.get("FXSIM_HYPOTHESIS", "ci"))

@@ -58,7 +58,7 @@ def compare_layers(model, cfg: dict, x: np.ndarray) -> tuple[int, int, str]:
         flat = x.reshape(x.shape[0], -1)
         lines = [str(report)]
         for c in [*report.layers, report.output]:
-            for s, i, a, b in c.first[:3]:
+            for s, *_ in c.first[:3]:
                 lines.append(f"{c.layer} sample {s}: input {flat[s].tolist()}")
     assert report.output.compared >= 1000
     return compared, bad, "\n".join(lines)

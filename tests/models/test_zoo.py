@@ -40,7 +40,8 @@ def test_shipped_top_tagger_works_on_freshly_generated_jets(tmp_path):
         if row["task"] == "toptag":
             xn, yn = zoo.prepare_inputs(name, data, split="all")
             measured = roc_auc_score(yn, zoo.load(name).predict(xn, verbose=0).ravel())
-            assert abs(measured - row["metrics"]["auc"]) < 0.03, f"{name}: AUC {measured:.4f}, recorded {row['metrics']['auc']:.4f}"
+            recorded = row["metrics"]["auc"]
+            assert abs(measured - recorded) < 0.03, f"{name}: AUC {measured:.4f}, recorded {recorded:.4f}"
 
 
 def test_zoo_errors():
