@@ -95,7 +95,12 @@ def main(argv: list[str] | None = None) -> int:
               f"(float {row['float_auc']:.4f}, ratio {row['ratio_after_to_float']:.3f}); "
               f"epoch {np.median(epoch_s):.1f} s on {len(x_tr)} jets = {row['seconds_per_30000_jets']:.0f} s per "
               f"30,000 jets ({args.threads} thread(s), shared machine)", flush=True)
-        (OUT / ("results_quick.json" if args.quick else "results.json")).write_text(json.dumps(rows, indent=1))
+        name = "results_quick" if args.quick else "results"
+        if args.precision:  # a partial run does not overwrite the full table
+            tags = (r["precision"].replace("ap_fixed<", "").replace(">", "").replace(",", "_") for r in rows)
+            name += "_" + "_".join(tags)
+        (OUT / f"{name}_e{args.epochs}.json" if args.precision else OUT / f"{name}.json").write_text(
+            json.dumps(rows, indent=1))
     print()
     print("| precision | float AUC | hardware AUC before | after | after / float | epoch, 30k jets |")
     print("|---|---|---|---|---|---|")
