@@ -42,6 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--qkeras-samples", type=int, default=5000, metavar="N",
                    help="samples for each QKeras point of the curve (default 5000)")
     p.add_argument("--out", default=None, metavar="DIR", help="report folder (default: runs/scan/<model>)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="evaluate the configurations on the Dask cluster at ADDRESS (e.g. tcp://host:8786)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="evaluate the configurations on N local Dask worker processes")
     p.set_defaults(func=run)
 
 
@@ -72,6 +76,27 @@ def summary_lines(study, sel) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """``fxsim scan``; with ``--scheduler``/``--workers`` the evaluations run on a Dask cluster."""
+    if args.scheduler and args.workers is not None:
+        raise ValueError("give --scheduler ADDRESS (an existing cluster) or --workers N (a local one), not both")
+    if not (args.scheduler or args.workers is not None):
+        return _scan(args, attach=None)
+    from fxsim.analysis.distributed import DaskEvaluator
+
+    cluster: list = []
+
+    def attach(study) -> None:  # once the study exists: ship it to the workers
+        study.backend = DaskEvaluator.start(study, scheduler=args.scheduler, workers=args.workers)
+        cluster.append(study.backend)
+
+    try:
+        return _scan(args, attach)
+    finally:
+        for ev in cluster:
+            ev.close()
+
+
+def _scan(args: argparse.Namespace, attach) -> int:
     from fxsim.analysis.pipeline import bits_curve, diagnose, select_bits
     from fxsim.analysis.report import write_report
     from fxsim.cli.diagnose import make_study
@@ -79,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.holdout < 1.0:
         raise ValueError(f"--holdout must be in [0, 1), got {args.holdout}")
     study, name = make_study(args, holdout=args.holdout)
+    if attach is not None:
+        attach(study)
     out = Path(args.out) if args.out else Path("runs") / "scan" / name
     sel = select_bits(study, args.target, args.objective, max_fractional=args.max_fractional,
                       search=not args.uniform_only, verify=not args.no_verify, verify_samples=args.verify_samples,
