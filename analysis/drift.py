@@ -117,7 +117,7 @@ def keras_float_states(model: Any, layer_name: str, x: np.ndarray) -> dict[str, 
     """
     import tensorflow as tf
 
-    from fxsim.frontends.keras import float_twin
+    from fxsim.pipeline import float_twin
 
     twin = float_twin(model)
     layer = twin.get_layer(layer_name)

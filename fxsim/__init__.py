@@ -6,6 +6,7 @@ compiles and runs hls4ml's C simulation).
 """
 
 from fxsim import csim
+from fxsim.cost import Estimate, estimate
 from fxsim.csim import crosscheck
 from fxsim.doctor import ConversionRefused, Diagnosis, Finding, doctor
 from fxsim.evaluate import EmulatedModel, Evaluation, emulate, evaluate
@@ -32,6 +33,7 @@ __all__ = [
     "ConversionRefused",
     "Diagnosis",
     "EmulatedModel",
+    "Estimate",
     "Evaluation",
     "Finding",
     "FixedType",
@@ -48,6 +50,7 @@ __all__ = [
     "csim",
     "doctor",
     "emulate",
+    "estimate",
     "evaluate",
     "from_codes",
     "from_hls4ml",

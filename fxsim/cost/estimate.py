@@ -9,7 +9,6 @@ costs an :class:`~fxsim.model.FxModel` directly. The figures are an analytic mod
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -114,16 +113,9 @@ class Estimate:
 
     def to_json(self, path: str | os.PathLike) -> Path:
         """Write :meth:`to_dict` to ``path`` atomically."""
-        path = Path(path)
-        text = json.dumps(self.to_dict(), indent=1)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(text)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
+        from fxsim.jsonio import write_json
+
+        return write_json(path, self.to_dict())
 
 
 def _empty(c: LayerCost) -> bool:
