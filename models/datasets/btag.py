@@ -36,7 +36,15 @@ from __future__ import annotations
 import numpy as np
 
 from fxsim.models.datasets import common
-from fxsim.models.datasets.events import Event, Jet, cluster_antikt, delta_phi, generate_events, make_pythia, pseudorapidity, pythia_seed
+from fxsim.models.datasets.events import (
+    Event,
+    Jet,
+    collect_jets,
+    delta_phi,
+    make_pythia,
+    pseudorapidity,
+    pythia_seed,
+)
 
 FEATURES = ["sd0", "sz0", "ptfrac", "dR", "nPixHits", "nSCTHits"]
 CLASSES = ["light", "c", "b"]
@@ -172,24 +180,14 @@ def generate_chunk(preset: str, label: int, fast: bool, seed: int, n_jets: int) 
     """Generate ``n_jets`` raw track matrices of class ``label`` with one seed."""
     pythia = make_pythia(pythia_settings(preset, label, fast), seed)
     rng = np.random.default_rng(seed)  # detector smearing, tied to the same seed
-    out: list[np.ndarray] = []
-    tried = 0
-    while len(out) < n_jets:
-        events = generate_events(pythia, EVENTS_PER_BATCH)
-        tried += len(events)
-        if tried > 100 * max(n_jets, 10):
-            raise RuntimeError(f"flavour tagging: too few {CLASSES[label]} jets pass the selection")
-        for ev, jets in zip(events, cluster_antikt(events, RADIUS, JET_PT_MIN)):
-            for jet in jets:
-                if abs(jet.eta) >= JET_ABS_ETA_MAX or jet_label(ev, jet) != label:
-                    continue
-                out.append(track_features(ev, jet, rng))
-                if len(out) == n_jets:
-                    break
-            if len(out) == n_jets:
-                break
-    return np.stack(out)
 
+    def features_of(ev, jets):
+        for jet in jets:
+            if abs(jet.eta) < JET_ABS_ETA_MAX and jet_label(ev, jet) == label:
+                yield track_features(ev, jet, rng)
+
+    return collect_jets(pythia, n_jets, EVENTS_PER_BATCH, RADIUS, JET_PT_MIN, 100 * max(n_jets, 10), features_of,
+                        f"flavour tagging: too few {CLASSES[label]} jets pass the selection")
 
 def generate(
     n: int,
@@ -239,20 +237,7 @@ def generate(
         chunks = common.run_parallel(
             generate_chunk, args, [t[2] for t in tasks], workers, f"btag {preset}{' fast' if fast else ''}", "jet", progress
         )
-        x = np.concatenate(chunks)
-        y = np.concatenate([np.full(t[2], t[0], dtype=np.int64) for t in tasks])
-        x_tr, y_tr, x_te, y_te = common.split_train_test(x, y, test_fraction, seed)
-        mask_tr, mask_te = x_tr[..., 2] > 0, x_te[..., 2] > 0  # ptfrac > 0 marks a real track
-        scale = common.fit_standardizer(x_tr, mask_tr)
-        return common.Dataset(
-            common.apply_standardizer(x_tr, mask_tr, scale),
-            y_tr,
-            common.apply_standardizer(x_te, mask_te, scale),
-            y_te,
-            list(FEATURES),
-            list(CLASSES),
-            settings,
-            scale,
-        )
+        # ptfrac (column 2) > 0 marks a real track
+        return common.jet_dataset(chunks, tasks, 2, test_fraction, seed, FEATURES, CLASSES, settings)
 
     return common.cached_or_build(settings, build, cache_dir)

@@ -303,3 +303,36 @@ def apply_standardizer(x: np.ndarray, mask: np.ndarray, scale: dict[str, np.ndar
     out = (x - scale["mean"]) / scale["std"]
     out[~mask] = 0.0
     return out.astype(np.float32)
+
+
+def jet_dataset(
+    chunks: Sequence[np.ndarray],
+    tasks: Sequence[tuple[int, int, int]],
+    real_column: int,
+    test_fraction: float,
+    seed: int,
+    features: Sequence[str],
+    classes: Sequence[str],
+    settings: dict,
+) -> Dataset:
+    """Labelled, split and standardised :class:`Dataset` from generated per-class chunks.
+
+    ``tasks`` are :func:`chunk_tasks`' ``(label, index, size)``; a row whose
+    ``real_column`` is positive is a real constituent or track (the others are padding
+    and stay zero through the standardisation).
+    """
+    x = np.concatenate(chunks)
+    y = np.concatenate([np.full(t[2], t[0], dtype=np.int64) for t in tasks])
+    x_tr, y_tr, x_te, y_te = split_train_test(x, y, test_fraction, seed)
+    mask_tr, mask_te = x_tr[..., real_column] > 0, x_te[..., real_column] > 0
+    scale = fit_standardizer(x_tr, mask_tr)
+    return Dataset(
+        apply_standardizer(x_tr, mask_tr, scale),
+        y_tr,
+        apply_standardizer(x_te, mask_te, scale),
+        y_te,
+        list(features),
+        list(classes),
+        settings,
+        scale,
+    )

@@ -220,3 +220,27 @@ def cluster_antikt(events: list[Event], radius: float, min_pt: float) -> list[li
         ev_jets.sort(key=lambda jt: -jt.pt)
         out.append(ev_jets)
     return out
+
+
+def collect_jets(pythia, n_jets: int, events_per_batch: int, radius: float, min_pt: float, max_events: int,
+                 features_of, failure: str) -> np.ndarray:
+    """The first ``n_jets`` feature matrices that ``features_of(event, jets)`` yields, event after event.
+
+    ``features_of`` is a generator over one event's selected jets; it is advanced only
+    until ``n_jets`` matrices exist, so per-jet random draws (detector smearing) happen
+    for the kept jets alone, in order. Raises ``RuntimeError(failure)`` after
+    ``max_events`` events without enough jets.
+    """
+    out: list[np.ndarray] = []
+    tried = 0
+    while len(out) < n_jets:
+        events = generate_events(pythia, events_per_batch)
+        tried += len(events)
+        if tried > max_events:
+            raise RuntimeError(failure)
+        for ev, jets in zip(events, cluster_antikt(events, radius, min_pt)):
+            for features in features_of(ev, jets):
+                out.append(features)
+                if len(out) == n_jets:
+                    return np.stack(out)
+    return np.stack(out)

@@ -28,7 +28,15 @@ from __future__ import annotations
 import numpy as np
 
 from fxsim.models.datasets import common
-from fxsim.models.datasets.events import Event, Jet, cluster_antikt, delta_phi, generate_events, make_pythia, pseudorapidity, pythia_seed
+from fxsim.models.datasets.events import (
+    Event,
+    Jet,
+    collect_jets,
+    delta_phi,
+    make_pythia,
+    pseudorapidity,
+    pythia_seed,
+)
 
 FEATURES = ["ptrel", "etarot", "phirot", "erel", "deltaR", "pdgid"]
 CLASSES = ["qcd", "top"]
@@ -161,27 +169,15 @@ def generate_chunk(preset: str, signal: bool, fast: bool, seed: int, n_jets: int
     p = PRESETS[preset]
     pythia = make_pythia(pythia_settings(preset, signal, fast), seed)
     lo, hi = p["jet_pt"]
-    out: list[np.ndarray] = []
-    tried = 0
-    while len(out) < n_jets:
-        events = generate_events(pythia, EVENTS_PER_BATCH)
-        tried += len(events)
-        if tried > 200 * max(n_jets, 10):
-            raise RuntimeError(f"top tagging preset {preset!r}: too few jets pass the selection")
-        for ev, jets in zip(events, cluster_antikt(events, RADIUS, 0.5 * lo)):
-            tops = hadronic_tops(ev) if signal else []
-            for jet in jets[:2]:  # the two leading jets of the hard scatter
-                if not (lo < jet.pt < hi and abs(jet.eta) < p["max_abs_eta"]):
-                    continue
-                if signal and not is_top_matched(jet, tops):
-                    continue
-                out.append(jet_features(ev, jet))
-                if len(out) == n_jets:
-                    break
-            if len(out) == n_jets:
-                break
-    return np.stack(out)
 
+    def features_of(ev, jets):
+        tops = hadronic_tops(ev) if signal else []
+        for jet in jets[:2]:  # the two leading jets of the hard scatter
+            if lo < jet.pt < hi and abs(jet.eta) < p["max_abs_eta"] and (not signal or is_top_matched(jet, tops)):
+                yield jet_features(ev, jet)
+
+    return collect_jets(pythia, n_jets, EVENTS_PER_BATCH, RADIUS, 0.5 * lo, 200 * max(n_jets, 10), features_of,
+                        f"top tagging preset {preset!r}: too few jets pass the selection")
 
 def generate(
     n: int,
@@ -239,20 +235,7 @@ def generate(
         chunks = common.run_parallel(
             generate_chunk, args, [t[2] for t in tasks], workers, f"toptag {preset}{' fast' if fast else ''}", "jet", progress
         )
-        x = np.concatenate(chunks)
-        y = np.concatenate([np.full(t[2], t[0], dtype=np.int64) for t in tasks])
-        x_tr, y_tr, x_te, y_te = common.split_train_test(x, y, test_fraction, seed)
-        mask_tr, mask_te = x_tr[..., 0] > 0, x_te[..., 0] > 0  # ptrel > 0 marks a real constituent
-        scale = common.fit_standardizer(x_tr, mask_tr)
-        return common.Dataset(
-            common.apply_standardizer(x_tr, mask_tr, scale),
-            y_tr,
-            common.apply_standardizer(x_te, mask_te, scale),
-            y_te,
-            list(FEATURES),
-            list(CLASSES),
-            settings,
-            scale,
-        )
+        # ptrel (column 0) > 0 marks a real constituent
+        return common.jet_dataset(chunks, tasks, 0, test_fraction, seed, FEATURES, CLASSES, settings)
 
     return common.cached_or_build(settings, build, cache_dir)
