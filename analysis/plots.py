@@ -182,12 +182,14 @@ def selection(points: Sequence[dict], threshold: float, metric: str, stem: str |
     ax.axhline(threshold, color="grey", ls="-.", lw=1, label=f"target ({threshold:.4f})")
     for k, (label, p) in enumerate((marks or {}).items()):
         ax.scatter([p[cost]], [p["metric"]], s=60, marker="**^sD"[k % 5], color=COLORS[(k + 1) % len(COLORS)],
-                   label=f"{label}: {p[cost]:,} , {p['metric']:.4f}", zorder=3)
+                   label=f"{label}: {p[cost]:,.0f} , {p['metric']:.4f}", zorder=3)
     if ok.any():
         floor = threshold - 3 * max(1e-3, float(np.nanmax(ys[ok]) - threshold))
         ax.set_ylim(max(floor, float(np.nanmin(ys[ok]))) - 0.002, float(np.nanmax(ys[ok])) + 0.002)
     ax.set_xlabel({"total_bits": "total bits (sum of every type's width)",
-                   "multiplier_cost": "multiplier cost (sum over multipliers of operand widths)"}.get(cost, cost))
+                   "multiplier_cost": "multiplier cost (sum over multipliers of operand widths)",
+                   "ebops": "EBOPs (fxsim estimate)", "lut": "LUT (fxsim estimate)",
+                   "dsp": "DSP (fxsim estimate)"}.get(cost, cost))
     ax.set_ylabel(metric)
     ax.set_title("bit selection: every configuration fxsim evaluated")
     ax.grid(alpha=0.3)

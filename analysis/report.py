@@ -131,7 +131,8 @@ def _curve_md(curve: list[dict], plot_files: dict[str, list[Path]], out: Path) -
     return lines
 
 
-def _selection_md(sel: Selection, study, plot_files: dict[str, list[Path]], out: Path, configs: list[Path]) -> list[str]:
+def _selection_md(sel: Selection, study, plot_files: dict[str, list[Path]], out: Path, configs: list[Path],
+                  estimates: dict | None = None) -> list[str]:
     space = study.space
     held = sel.holdout_threshold is not None
     lines = ["## Bit selection", "",
@@ -165,6 +166,8 @@ def _selection_md(sel: Selection, study, plot_files: dict[str, list[Path]], out:
                   f"{cu['multiplier_cost']:,}. *Total bits* sums the width of every type of every layer (lookup-table "
                   "entry types included; the uniform point keeps hls4ml's default table type); the *multiplier cost* "
                   "sums, over the multipliers hls4ml instantiates, the widths of their two operands.", ""]
+    if estimates:
+        lines += _estimates_md(estimates)
     v = sel.verification
     if v is not None:
         which = "held-out" if v.held_out else "search"
@@ -214,10 +217,14 @@ def _selection_md(sel: Selection, study, plot_files: dict[str, list[Path]], out:
 
 
 def write_report(out: str | Path, study, diagnosis: Diagnosis | None = None, selection: Selection | None = None,
-                 curve: list[dict] | None = None, title: str = "fxsim report", meta: dict | None = None) -> list[Path]:
+                 curve: list[dict] | None = None, title: str = "fxsim report", meta: dict | None = None,
+                 costs=None, estimates: dict | None = None) -> list[Path]:
     """Write the report folder; returns every file written.
 
     ``curve`` (rows of :func:`fxsim.analysis.pipeline.bits_curve`) is taken from the diagnosis when not given.
+    ``costs`` (a :class:`fxsim.analysis.objective.CostModel`) gives the selection plot's x axis for an
+    estimate-based objective; ``estimates`` (``{"best uniform": Estimate, "selected": Estimate}``) are
+    tabulated with their ratio.
     """
     curve = curve if curve is not None else (diagnosis.curve if diagnosis is not None else [])
     out = Path(out)
@@ -236,11 +243,17 @@ def write_report(out: str | Path, study, diagnosis: Diagnosis | None = None, sel
                                                     out / "plots" / "bits_curve")
     configs: list[Path] = []
     if selection is not None and selection.point is not None:
-        marks = {"best uniform": _point_row(study, selection.uniform.point)}
+        objective = str(selection.objective)
+        cost = {"multipliers": "multiplier_cost", "bits": "total_bits"}.get(objective, objective)
+        value = selection.objective if callable(selection.objective) else None
+        marks = {"best uniform": _point_row(study, selection.uniform.point, cost=(cost, value))}
         if selection.search is not None:
-            marks["selected"] = _point_row(study, selection.point)
-        rows = [_point_row(study, e.point, e.metric) for e in study.evaluated()]
-        cost = "multiplier_cost" if selection.objective == "multipliers" else "total_bits"
+            marks["selected"] = _point_row(study, selection.point, cost=(cost, value))
+        if value is not None and costs is not None and cost not in ("total_bits", "multiplier_cost"):
+            # only the points the search asked the estimate about have a cost: those are plotted
+            rows = [_point_row(study, p, cost=(cost, value)) for p, _ in costs.estimated()]
+        else:
+            rows = [_point_row(study, e.point, e.metric) for e in study.evaluated()]
         plot_files["selection"] = plots.selection(rows, selection.threshold, study.metric, out / "plots" / "selection",
                                                   cost, marks)
         configs += _write_config(out, "selected_config", selection.config)
@@ -259,20 +272,50 @@ def write_report(out: str | Path, study, diagnosis: Diagnosis | None = None, sel
         lines += _diagnosis_md(diagnosis, study, plot_files, out)
     lines += _curve_md(curve, plot_files, out)
     if selection is not None:
-        lines += _selection_md(selection, study, plot_files, out, configs)
+        lines += _selection_md(selection, study, plot_files, out, configs, estimates)
     summary = out / "summary.md"
     summary.write_text("\n".join(lines))
     files.insert(0, summary)
     results = out / "results.json"
-    results.write_text(json.dumps(_results(study, diagnosis, selection, curve, meta), indent=1, default=str))
+    record = _results(study, diagnosis, selection, curve, meta)
+    if estimates:
+        record["estimates"] = {k: e.to_dict() for k, e in estimates.items()}
+    results.write_text(json.dumps(record, indent=1, default=str))
     files.insert(1, results)
     return files
 
 
-def _point_row(study, point: Point, metric: float | None = None) -> dict:
+def _point_row(study, point: Point, metric: float | None = None, cost: tuple | None = None) -> dict:
     row = dict(study.space.costs(point))
     row["metric"] = study.lookup(point).metric if metric is None else metric
+    if cost is not None and cost[1] is not None and cost[0] not in row:
+        row[cost[0]] = cost[1](point)
     return row
+
+
+#: (label, Estimate attribute) of the estimate table.
+_FIGURES = (("EBOPs", "ebops"), ("LUT", "lut"), ("FF", "ff"), ("DSP", "dsp"), ("BRAM_18K", "bram_18k"),
+            ("latency (cycles)", "latency_cycles"), ("interval (cycles)", "interval_cycles"))
+
+
+def _estimates_md(estimates: dict) -> list[str]:
+    """The estimates side by side, with selected / best uniform."""
+    labels = list(estimates)
+    first = estimates[labels[0]]
+    lines = ["### Hardware cost estimate", "",
+             f"fxsim's analytic estimate of the design hls4ml builds at each configuration ({first.part}, "
+             f"{first.clock_period:g} ns clock; before synthesis, see `fxsim.cost`).", ""]
+    ratio = {"best uniform", "selected"} <= set(labels)
+    head = ["", *labels] + (["selected / uniform"] if ratio else [])
+    rows = []
+    for label, attr in _FIGURES:
+        row = [label] + [f"{getattr(estimates[k], attr):,.0f}" for k in labels]
+        if ratio:
+            u, s = getattr(estimates["best uniform"], attr), getattr(estimates["selected"], attr)
+            row.append(f"{s / u:.2f}" if u else "–")
+        rows.append(row)
+    rows.append(["fits the device"] + ["yes" if estimates[k].fits() else "NO" for k in labels] + ([""] if ratio else []))
+    return lines + _table(head, rows)
 
 
 def _write_evaluations(path: Path, study) -> Path:

@@ -16,13 +16,15 @@ each point; :class:`fxsim.analysis.study.Study` provides one):
   reused across steps and refreshed only for the move about to be taken (lazy
   greedy), so a step costs a few evaluations, not one per knob.
 
-The cost is either the total bits (sum of every knob's width) or the
-multiplier-cost proxy (sum over multipliers of the operand widths), see
-:class:`~fxsim.analysis.space.Space`.
+The cost is the total bits (sum of every knob's width), the multiplier-cost proxy
+(sum over multipliers of the operand widths, see :class:`~fxsim.analysis.space.Space`),
+or any cost of a point, such as the EBOPs, LUTs or DSPs of fxsim's hardware estimate
+(:mod:`fxsim.analysis.objective`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -168,7 +170,9 @@ def _shrink(space: Space, point: Point, move: Move) -> Point | None:
     return space.with_types(point, {move.group[0]: make_type(width, integer, t)})
 
 
-def _cost(space: Space, point: Point, objective: str) -> int:
+def _cost(space: Space, point: Point, objective: str | Callable[[Point], float]) -> float:
+    if callable(objective):  # e.g. an estimate-based fxsim.analysis.objective.Objective
+        return objective(point)
     if objective == "bits":
         return space.total_bits(point)
     if objective == "multipliers":
@@ -180,7 +184,8 @@ def _secondary(space: Space, point: Point) -> int:
     return space.total_bits(point) + space.table_bits(point)
 
 
-def greedy_search(evaluate: Evaluate, space: Space, start: Point, threshold: float, objective: str = "bits",
+def greedy_search(evaluate: Evaluate, space: Space, start: Point, threshold: float,
+                  objective: str | Callable[[Point], float] = "bits",
                   tables: bool = True, max_evaluations: int = 600, slack: float = 1e-4) -> SearchResult:
     """Per-knob bit removal from ``start`` while the metric stays at or above ``threshold``.
 
@@ -190,7 +195,8 @@ def greedy_search(evaluate: Evaluate, space: Space, start: Point, threshold: flo
     space : the model's knobs.
     start : a point meeting the threshold (e.g. the best uniform precision).
     threshold : the metric every accepted point keeps.
-    objective : ``"bits"`` (total bits) or ``"multipliers"`` (multiplier-cost proxy).
+    objective : ``"bits"`` (total bits), ``"multipliers"`` (multiplier-cost proxy), or a callable
+        cost of a point (:func:`fxsim.analysis.objective.objective`: EBOPs, LUT, DSP of fxsim's estimate).
     tables : also halve lookup tables (moves that the objective does not see; they are
         taken when they save the most table memory per metric lost among such moves).
     max_evaluations : stop after this many evaluations (the best point so far is returned).
@@ -200,7 +206,7 @@ def greedy_search(evaluate: Evaluate, space: Space, start: Point, threshold: flo
     ------
     ValueError : ``start`` does not meet the threshold, or an unknown objective.
     """
-    if objective not in OBJECTIVES:
+    if not callable(objective) and objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
     evals = 0
 
@@ -222,16 +228,23 @@ def greedy_search(evaluate: Evaluate, space: Space, start: Point, threshold: flo
     loss: dict[Move, tuple[float, int, float]] = {}
     version = 0
 
+    # an estimated cost (a callable objective) is worth a conversion per point: like the loss, a
+    # move's saving is measured with its metric and reused until the move is measured again
+    saved: dict[Move, float] = {}
+
     def measure(batch: list[Move]) -> None:
-        for mv, m in zip(batch, run([_shrink(space, current, mv) for mv in batch])):
+        afters = [_shrink(space, current, mv) for mv in batch]
+        for mv, after, m in zip(batch, afters, run(afters)):
             loss[mv] = (m_cur - m, version, m)
+            if callable(objective):
+                saved[mv] = _cost(space, current, objective) - _cost(space, after, objective) if m > -math.inf else 0.0
 
     def score(move: Move) -> tuple[float, float]:
         # the objective first; total bits plus table memory break ties (moves the
         # objective does not see, such as biases or table sizes, still save resources)
         after = _shrink(space, current, move)
         lost = max(loss[move][0], 0.0) + slack
-        saving = _cost(space, current, objective) - _cost(space, after, objective)
+        saving = saved[move] if callable(objective) else _cost(space, current, objective) - _cost(space, after, objective)
         secondary = _secondary(space, current) - _secondary(space, after)
         return saving / lost, secondary / lost
 

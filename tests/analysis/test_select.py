@@ -75,3 +75,19 @@ def test_greedy_search_respects_the_evaluation_budget():
     _, evaluate = separable_metric({}, {})
     res = greedy_search(evaluate, space, space.uniform(3, 10), 0.9, max_evaluations=30)
     assert res.evaluations <= 30 + len(space.groups()) * 2
+
+
+def test_greedy_search_minimises_a_callable_cost():
+    from fxsim.analysis.objective import Objective
+
+    space = Space(toy_specs("gru"))
+    metric, evaluate = separable_metric(NEED_FRAC, NEED_INT)
+    start, _ = fewest_uniform_bits(evaluate, space, 0.95, integers=range(5), max_fractional=14)
+    # a cost dominated by one knob, as a DSP count is by the widest multiplier operands
+    cost = Objective("weighted", lambda p: 100 * p.type("dense_1", "weight").width + space.total_bits(p))
+    res = greedy_search(evaluate, space, start.point, 0.95, objective=cost, tables=False)
+    assert str(res.objective) == "weighted"
+    assert res.metric == metric(res.point) >= 0.95 and cost(res.point) < cost(start.point)
+    for kind in ("frac", "int"):  # the expensive knob kept no bit it could lose
+        smaller = _shrink(space, res.point, Move((("dense_1", "weight"),), kind))
+        assert smaller is None or metric(smaller) < 0.95
