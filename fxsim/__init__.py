@@ -27,8 +27,11 @@ from fxsim.fixed import (
 from fxsim.frontends.hls4ml import UnsupportedLayerError, from_hls4ml
 from fxsim.model import FxModel, FxTrace, OverflowReport
 from fxsim.pipeline import Checked, convert_checked
+from fxsim.project import BuildResult, SynthesisUnavailable, build
 
 __all__ = [
+    "BuildResult",
+    "SynthesisUnavailable",
     "Checked",
     "ConversionRefused",
     "Diagnosis",
@@ -50,6 +53,7 @@ __all__ = [
     "csim",
     "doctor",
     "emulate",
+    "build",
     "estimate",
     "evaluate",
     "from_codes",
