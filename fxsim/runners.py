@@ -24,7 +24,11 @@ from fxsim.ir import (
 )
 from fxsim.kernels import activations as act
 from fxsim.kernels import dense as dk
-from fxsim.kernels import lut
+from fxsim.kernels import lut, recurrent
+from fxsim.kernels.blocks import n_blocks
+from fxsim.kernels.dense import DENSE, DENSE_COUNTERS
+from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
+from fxsim.kernels.scale import scale_batch
 
 
 def make_runner(spec: LayerSpec):
@@ -58,9 +62,9 @@ class DenseRunner(_Runner):
         self.weight = np.ascontiguousarray(s.weight, dtype=np.int64)
         self.bias_acc, self.bias_over = dk.bias_to_accum(s.bias, s.bias_t, s.accum_t)
         if s.strategy.lower() == "latency":
-            self.order = dk.LATENCY_ORDER
+            self.order = LATENCY_ORDER
         else:
-            self.order = dk.dense_order(s.n_in, s.n_out, s.strategy, s.reuse_factor)
+            self.order = dense_order(s.n_in, s.n_out, s.strategy, s.reuse_factor)
         self.types = {"bias": s.accum_t, "product": s.accum_t, "accumulator": s.accum_t, "result": s.result_t}
 
     def __call__(self, x, want_trace, want_counts=True):
@@ -68,16 +72,16 @@ class DenseRunner(_Runner):
         n = x.shape[0]
         x2 = np.ascontiguousarray(x.reshape(n, -1))
         out = np.empty((n, s.n_out), dtype=np.int64)
-        counts = np.zeros((dk.n_blocks(n), 3), dtype=np.int64)
+        counts = np.zeros((n_blocks(n), len(DENSE_COUNTERS)), dtype=np.int64)
         dk.dense_batch(x2, s.input_t.frac, self.weight, s.weight_t.frac, self.bias_acc, self.order,
                        s.accum_t.spec, s.result_t.spec, out, counts, bool(want_counts))
         c = counts.sum(axis=0)
         terms = n * s.n_in * s.n_out
         return out, {
             "bias": (self.bias_over * n, n * s.n_out),
-            "product": (c[0], terms),
-            "accumulator": (c[1], terms),
-            "result": (c[2], n * s.n_out),
+            "product": (c[DENSE.product], terms),
+            "accumulator": (c[DENSE.accumulator], terms),
+            "result": (c[DENSE.result], n * s.n_out),
         }, None
 
 
@@ -180,7 +184,7 @@ class SoftmaxRunner(_Runner):
         n_rows, m = rows.shape
         if impl in ("stable", "latency"):
             counts = np.zeros((n_rows, 5), dtype=np.int64)
-            act.softmax_table_batch(rows, s.input_t.frac, s.input_t.width, impl == "stable",
+            act.softmax_table_batch(rows, s.input_t.width, s.input_t.frac, impl == "stable",
                                     (s.inp_norm_t or s.input_t).spec, self.exp_table, s.exp_table_t.frac,
                                     self.exp_bits, s.accum_t.spec, s.inv_inp_t.spec, self.inv_table,
                                     s.inv_table_t.frac, self.inv_bits, self.plan, r, out, counts)
@@ -228,7 +232,7 @@ class ScaleRunner(_Runner):
         x2 = np.ascontiguousarray(x.reshape(n, -1))
         out = np.empty_like(x2)
         counts = np.zeros((n, 1), dtype=np.int64)
-        dk.scale_batch(x2, s.input_t.frac, self.scale, s.scale_t.frac, self.bias, s.bias_t.frac,
+        scale_batch(x2, s.input_t.frac, self.scale, s.scale_t.frac, self.bias, s.bias_t.frac,
                        s.result_t.spec, out, counts)
         return out.reshape(x.shape), {"result": (counts.sum(), x2.size)}, None
 
@@ -236,16 +240,12 @@ class ScaleRunner(_Runner):
 class RecurrentRunner(_Runner):
     def __init__(self, spec: RecurrentSpec):
         super().__init__(spec)
-        from fxsim.kernels import recurrent
-
-        self._recurrent = recurrent
-        self.types = {}
-        # an empty batch builds the tables and runs the recurrent module's checks now
-        empty = np.zeros((0, spec.n_timesteps, spec.n_in), dtype=np.int64)
-        recurrent.run_layer(spec, empty, False, self.types)
+        self.prepared = recurrent.prepare(spec)  # checks the layer, builds tables, orders and biases once
+        self.types = recurrent.overflow_types(spec)
 
     def __call__(self, x, want_trace, want_counts=True):
-        return self._recurrent.run_layer(self.spec, x, want_trace, self.types, want_counts)
+        res = recurrent.run_recurrent(self.spec, x, want_trace, want_counts, prepared=self.prepared)
+        return res.out, res.overflows, res.internals
 
 
 _FACTORIES = (

@@ -22,9 +22,9 @@ from fxsim.fixed import (
     sum_type,
     to_codes,
     to_int,
-    _double_to_code,
     weight_codes,
 )
+from fxsim.fixed.scalar import _double_to_code
 
 # --- spellings -------------------------------------------------------------------------
 
@@ -150,10 +150,10 @@ def test_far_out_of_range_doubles_wrap_on_their_exact_bits():
 
 
 @nb.njit(cache=True)
-def _by_exact_decomposition(values, frac, width, signed, rmode, omode):
+def _by_exact_decomposition(values, dst):
     out = np.empty(values.size, dtype=np.int64)
     for i in range(values.size):
-        out[i] = _double_to_code(values[i], frac, width, signed, rmode, omode)[0]
+        out[i] = _double_to_code(values[i], dst)[0]
     return out
 
 
@@ -176,9 +176,8 @@ def test_fast_conversion_equals_the_exact_decomposition():
                     if width == 1 and signed:
                         continue
                     t = FixedType(width, integer, signed, r.name, o.name)
-                    w, f, s, rr, oo = t.spec
                     ours = to_codes(x, t)
-                    np.testing.assert_array_equal(ours, _by_exact_decomposition(x, f, w, bool(s), rr, oo),
+                    np.testing.assert_array_equal(ours, _by_exact_decomposition(x, t.spec),
                                                   err_msg=str(t))
                     compared += ours.size
     assert compared > 1_000_000

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from fxsim._jit_cache import njit
 from fxsim.fixed import requantize, trunc_to_int32
 from fxsim.kernels.lut import lut_index
 
@@ -28,28 +29,26 @@ SOFTMAX_COUNTERS = ("norm", "exp_accum", "sum", "inv_inp", "result")
 LEGACY_SOFTMAX_COUNTERS = ("table_index_clip", "exp_sum", "inv_index_clip", "result")
 
 
-@nb.njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True)
 def linear_batch(x, x_frac, result, out, counts):
     """``nnet::linear``: ``res = res_t(x)``."""
-    rw, rf, rs, rr, ro = result
     for s in nb.prange(x.shape[0]):
         n_over = 0
         for k in range(x.shape[1]):
-            c, o = requantize(x[s, k], x_frac, rf, rw, rs, rr, ro)
+            c, o = requantize(x[s, k], x_frac, result)
             out[s, k] = c
             n_over += o
         counts[s, 0] += n_over
 
 
-@nb.njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True)
 def relu_batch(x, x_frac, result, out, counts):
     """``nnet::relu``: ``x > 0 ? res_t(x) : 0``."""
-    rw, rf, rs, rr, ro = result
     for s in nb.prange(x.shape[0]):
         n_over = 0
         for k in range(x.shape[1]):
             if x[s, k] > 0:
-                c, o = requantize(x[s, k], x_frac, rf, rw, rs, rr, ro)
+                c, o = requantize(x[s, k], x_frac, result)
                 out[s, k] = c
                 n_over += o
             else:
@@ -57,34 +56,32 @@ def relu_batch(x, x_frac, result, out, counts):
         counts[s, 0] += n_over
 
 
-@nb.njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True)
 def leaky_relu_batch(x, x_frac, alpha, alpha_frac, result, out, counts):
     """``nnet::leaky_relu``: ``x > 0 ? res_t(x) : res_t(alpha * x)`` (exact product)."""
-    rw, rf, rs, rr, ro = result
     for s in nb.prange(x.shape[0]):
         n_over = 0
         for k in range(x.shape[1]):
             v = x[s, k]
             if v > 0:
-                c, o = requantize(v, x_frac, rf, rw, rs, rr, ro)
+                c, o = requantize(v, x_frac, result)
             else:
-                c, o = requantize(alpha * v, alpha_frac + x_frac, rf, rw, rs, rr, ro)
+                c, o = requantize(alpha * v, alpha_frac + x_frac, result)
             out[s, k] = c
             n_over += o
         counts[s, 0] += n_over
 
 
-@nb.njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True)
 def lut_batch(x, x_frac, table, table_frac, range_shift, result, out, counts):
     """``nnet::sigmoid`` (``range_shift=4``) / ``nnet::tanh`` (3): ``res_t(table[index(x)])``."""
-    rw, rf, rs, rr, ro = result
     n_table = table.shape[0]
     for s in nb.prange(x.shape[0]):
         n_clip = 0
         n_over = 0
         for k in range(x.shape[1]):
             idx, clipped = lut_index(x[s, k], x_frac, n_table, range_shift)
-            c, o = requantize(table[idx], table_frac, rf, rw, rs, rr, ro)
+            c, o = requantize(table[idx], table_frac, result)
             out[s, k] = c
             n_clip += clipped
             n_over += o
@@ -92,14 +89,13 @@ def lut_batch(x, x_frac, table, table_frac, range_shift, result, out, counts):
         counts[s, 1] += n_over
 
 
-@nb.njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True)
 def hard_activation_batch(x, x_frac, slope, slope_frac, shift, shift_frac, is_tanh, result, out, counts):
     """``nnet::hard_sigmoid`` / ``nnet::hard_tanh`` (``is_tanh``) with slope/shift codes.
 
     ``slope*x + shift`` is exact (C++ ``auto``), clipped to [0, 1] exactly, then
     ``res_t(v)`` or ``res_t(2*v - 1)``.
     """
-    rw, rf, rs, rr, ro = result
     pf = slope_frac + x_frac
     f = pf if pf > shift_frac else shift_frac
     one = np.int64(1) << f
@@ -114,7 +110,7 @@ def hard_activation_batch(x, x_frac, slope, slope_frac, shift, shift_frac, is_ta
                 v = 0
             if is_tanh:
                 v = 2 * v - one
-            c, o = requantize(v, f, rf, rw, rs, rr, ro)
+            c, o = requantize(v, f, result)
             out[s, k] = c
             n_over += o
         counts[s, 0] += n_over
@@ -147,15 +143,15 @@ def reduce_plan(n: int) -> np.ndarray:
     return np.array(ops, dtype=np.int64).reshape(-1, 2)
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _top_bits(code, width, n_addr):
     """``softmax_idx_from_real_val``: the top ``n_addr`` bits of the ``width``-bit pattern."""
     u = code & ((np.int64(1) << width) - 1)
     return u >> (width - n_addr)
 
 
-@nb.njit(cache=True, parallel=True)
-def softmax_table_batch(x, x_frac, x_width, stable, norm, exp_table, exp_frac, exp_bits,
+@njit(cache=True, parallel=True)
+def softmax_table_batch(x, x_width, x_frac, stable, norm, exp_table, exp_frac, exp_bits,
                         accum, inv_inp, inv_table, inv_frac, inv_bits, plan, result, out, counts):
     """``nnet::softmax_stable`` (``stable=True``) / ``softmax_latency`` on slices ``x[n, m]``.
 
@@ -168,10 +164,9 @@ def softmax_table_batch(x, x_frac, x_width, stable, norm, exp_table, exp_frac, e
     inv_table, inv_frac, inv_bits : inverse table codes, ``inv_table_t`` fractional bits, address bits.
     plan : :func:`reduce_plan` of ``m``.
     """
-    nw, nf, ns, nr, no = norm
-    aw, af, asg, ar, ao = accum
-    iw, i_f, isg, ir, io = inv_inp
-    rw, rf, rs, rr, ro = result
+    nw = norm[0]
+    af = accum[1]
+    iw = inv_inp[0]
     m = x.shape[1]
     for s in nb.prange(x.shape[0]):
         e = np.empty(2 * m - 1, dtype=np.int64)
@@ -184,23 +179,23 @@ def softmax_table_batch(x, x_frac, x_width, stable, norm, exp_table, exp_frac, e
                 xmax = x[s, k]
         for k in range(m):
             if stable:
-                d, o = requantize(xmax - x[s, k], x_frac, nf, nw, ns, nr, no)
+                d, o = requantize(xmax - x[s, k], x_frac, norm)
                 n_norm += o
                 idx = _top_bits(d, nw, exp_bits)
             else:
                 idx = _top_bits(x[s, k], x_width, exp_bits)
-            c, o = requantize(exp_table[idx], exp_frac, af, aw, asg, ar, ao)
+            c, o = requantize(exp_table[idx], exp_frac, accum)
             e[k] = c
             n_exp += o
         for p in range(plan.shape[0]):
-            c, o = requantize(e[plan[p, 0]] + e[plan[p, 1]], af, af, aw, asg, ar, ao)
+            c, o = requantize(e[plan[p, 0]] + e[plan[p, 1]], af, accum)
             e[m + p] = c
             n_sum += o
-        total, o_inv = requantize(e[2 * m - 2], af, i_f, iw, isg, ir, io)
+        total, o_inv = requantize(e[2 * m - 2], af, inv_inp)
         inv = inv_table[_top_bits(total, iw, inv_bits)]
         n_res = 0
         for k in range(m):
-            c, o = requantize(e[k] * inv, af + inv_frac, rf, rw, rs, rr, ro)
+            c, o = requantize(e[k] * inv, af + inv_frac, result)
             out[s, k] = c
             n_res += o
         counts[s, 0] += n_norm
@@ -210,18 +205,17 @@ def softmax_table_batch(x, x_frac, x_width, stable, norm, exp_table, exp_frac, e
         counts[s, 4] += n_res
 
 
-@nb.njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True)
 def softmax_legacy_batch(x, x_frac, table, exp_table, inv_table, result, out, counts):
     """``nnet::softmax_legacy``: sums of ``exp_table[x_j - x_i]`` in ``table_t``, then ``inv_table``.
 
     ``table`` is ``table_t.spec`` (the type of both tables and of the running sums).
     """
-    tw, tf, tsg, tr, to = table
-    rw, rf, rs, rr, ro = result
+    tf = table[1]
     m = x.shape[1]
     n_exp = exp_table.shape[0]
     n_inv = inv_table.shape[0]
-    one, _ = requantize(np.int64(1), 0, tf, tw, tsg, tr, to)
+    one, _ = requantize(np.int64(1), 0, table)
     for s in nb.prange(x.shape[0]):
         n_clip = 0
         n_sum = 0
@@ -236,7 +230,7 @@ def softmax_legacy_batch(x, x_frac, table, exp_table, inv_table, result, out, co
                     idx, clipped = lut_index(x[s, j] - x[s, i], x_frac, n_exp, 4)
                     term = exp_table[idx]
                     n_clip += clipped
-                acc, o = requantize(acc + term, tf, tf, tw, tsg, tr, to)
+                acc, o = requantize(acc + term, tf, table)
                 n_sum += o
             # (int)(exp_res * N / 64), clamped
             idx = trunc_to_int32(acc * n_inv, tf + 6)
@@ -246,7 +240,7 @@ def softmax_legacy_batch(x, x_frac, table, exp_table, inv_table, result, out, co
             elif idx > n_inv - 1:
                 idx = n_inv - 1
                 n_inv_clip += 1
-            c, o = requantize(inv_table[idx], tf, rf, rw, rs, rr, ro)
+            c, o = requantize(inv_table[idx], tf, result)
             out[s, i] = c
             n_res += o
         counts[s, 0] += n_clip
@@ -255,11 +249,10 @@ def softmax_legacy_batch(x, x_frac, table, exp_table, inv_table, result, out, co
         counts[s, 3] += n_res
 
 
-@nb.njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True)
 def softmax_argmax_batch(x, result, out, counts):
     """``nnet::softmax_argmax``: ``res_t(1)`` at the first strict maximum, ``0`` elsewhere."""
-    rw, rf, rs, rr, ro = result
-    one, o_one = requantize(np.int64(1), 0, rf, rw, rs, rr, ro)
+    one, o_one = requantize(np.int64(1), 0, result)
     for s in nb.prange(x.shape[0]):
         best = 0
         for k in range(1, x.shape[1]):

@@ -9,14 +9,10 @@ default ``nnet::product::mult``::
         acc[j] = accum_t(acc[j] + accum_t(x[i] * w[i, j]))    # every product cast, every sum cast
     res[j] = res_t(acc[j])
 
-Weights are always in Keras layout ``[n_in, n_out]`` here (hls4ml transposes them for
-the Resource strategy; the order array accounts for that). The order only changes
-results when ``accum_t`` saturates, but it always decides which steps overflow.
-
-An *order* is an int64 array ``[n_terms, 4]`` with columns ``(input index, weight
-row, weight column, accumulator index)``, one row per product in the order the C++
-loops add them (:func:`dense_order`). An order with zero rows means the Latency
-order (``ii`` outer, ``jj`` inner) and takes a faster loop.
+Weights are always in Keras layout ``[n_in, n_out]`` here; the accumulation order
+(:mod:`fxsim.kernels.dense_order`) only changes results when ``accum_t`` saturates, but
+it always decides which steps overflow. The batch is cut into blocks of samples
+(:mod:`fxsim.kernels.blocks`).
 """
 
 from __future__ import annotations
@@ -24,6 +20,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from fxsim._jit_cache import njit
 from fxsim.fixed import (
     FixedType,
     Overflow,
@@ -38,11 +35,13 @@ from fxsim.fixed import (
     saturate,
     wrap_signed,
 )
+from fxsim.kernels.blocks import BLOCK, copy_as, copy_into, load_block, row_max_abs
+from fxsim.kernels.counters import counter_index
+from fxsim.kernels.dense_order import dense_order  # noqa: F401  (the old import path, used by fxsim.finetune)
 
 #: Columns of the per-block overflow counters filled by :func:`dense_batch`.
 DENSE_COUNTERS = ("product", "accumulator", "result")
-
-LATENCY_ORDER = np.zeros((0, 4), dtype=np.int64)
+DENSE = counter_index("DenseCounter", DENSE_COUNTERS)
 
 # Rounding and overflow mode numbers (``FixedType.spec``) the fast accumulation loop handles.
 TRN = int(Rounding.TRN)
@@ -50,124 +49,6 @@ RND = int(Rounding.RND)
 RND_CONV = int(Rounding.RND_CONV)
 WRAP = int(Overflow.WRAP)
 SAT = int(Overflow.SAT)
-
-
-def dense_order(n_in: int, n_out: int, strategy: str = "latency", reuse_factor: int = 1,
-                kernel: str | None = None) -> np.ndarray:
-    """The accumulation order of hls4ml's dense kernel for ``(n_in, n_out, strategy, RF)``.
-
-    Parameters
-    ----------
-    n_in, n_out : layer size.
-    strategy : ``"latency"`` or ``"resource"`` (case-insensitive).
-    reuse_factor : the layer's final ``reuse_factor`` (after hls4ml's
-        ``set_closest_reuse_factor``).
-    kernel : force ``"rf_leq_nin"`` or ``"rf_gt_nin_rem0"`` (hls4ml's recurrent templates
-        pick the recurrent kernel with the layer's ``reuse_factor`` but run it with
-        ``recurrent_reuse_factor``); by default chosen from ``reuse_factor <= n_in``.
-
-    Returns
-    -------
-    order : int64 ``[n_in * n_out, 4]``, rows ``(in_index, w_row, w_col, acc_index)``.
-
-    The kernel is picked as ``core_templates.py`` does: Resource with ``RF <= n_in``
-    runs ``dense_resource_rf_leq_nin``, otherwise ``dense_resource_rf_gt_nin_rem0``.
-    Settings whose C++ ``assert`` would abort the C simulation raise ``ValueError``.
-    """
-    n_in, n_out, rf = int(n_in), int(n_out), int(reuse_factor)
-    if n_in < 1 or n_out < 1:
-        raise ValueError(f"dense layer size must be positive, got n_in={n_in}, n_out={n_out}")
-    if rf < 1:
-        raise ValueError(f"reuse_factor must be >= 1, got {reuse_factor!r}")
-    kind = str(strategy).lower()
-    if kind == "latency":
-        rows = [(ii, ii, jj, jj) for ii in range(n_in) for jj in range(n_out)]
-    elif kind == "resource":
-        kernel = kernel or ("rf_leq_nin" if rf <= n_in else "rf_gt_nin_rem0")
-        if kernel == "rf_leq_nin":
-            triples = _resource_leq_nin(n_in, n_out, rf)
-        elif kernel == "rf_gt_nin_rem0":
-            triples = _resource_gt_nin_rem0(n_in, n_out, rf)
-        else:
-            raise ValueError(f"unknown dense resource kernel {kernel!r}; expected 'rf_leq_nin' or 'rf_gt_nin_rem0'")
-        # hls4ml transposed the weights to [n_out][n_in]; map back to Keras [n_in][n_out]
-        rows = [(i_in, w % n_in, w // n_in, j_acc) for i_in, w, j_acc in triples]
-    else:
-        raise ValueError(
-            f"dense strategy {strategy!r} is not emulated; fxsim supports 'latency' and 'resource'"
-        )
-    order = np.array(rows, dtype=np.int64).reshape(-1, 4)
-    if order.shape[0] != n_in * n_out or len({(r[1], r[2]) for r in rows}) != n_in * n_out:
-        raise ValueError(
-            f"Resource dense {n_in}x{n_out} with reuse_factor {rf} does not use every weight once in "
-            "hls4ml's loops; this reuse factor is not valid for the layer"
-        )
-    return order
-
-
-def _div_roundup(a: int, b: int) -> int:
-    return (a + b - 1) // b
-
-
-def _resource_leq_nin(nin: int, nout: int, rf: int) -> list[tuple[int, int, int]]:
-    # dense_resource_rf_leq_nin, nnet_dense_resource.h:12-84
-    multfactor = min(nin, rf)
-    multiplier_limit = _div_roundup(nin * nout, multfactor)
-    block_factor = _div_roundup(nin * nout, rf)
-    multscale = multiplier_limit // nout
-    if not (multiplier_limit % nout == 0 or rf >= nin) or multiplier_limit != block_factor:
-        raise ValueError(
-            f"Resource dense {nin}x{nout}: reuse_factor {rf} trips hls4ml's assert "
-            "'The current Reuse Factor is not allowed' (the C simulation would abort)"
-        )
-    out = []
-    for ir in range(rf):
-        w_index, in_index, out_index, acc_step = ir, ir, 0, 0
-        for _ in range(block_factor):
-            out.append((in_index, w_index, out_index))
-            w_index += rf
-            in_index += rf
-            if in_index >= nin:
-                in_index = ir
-            if acc_step + 1 >= multscale:
-                acc_step = 0
-                out_index += 1
-            else:
-                acc_step += 1
-    return out
-
-
-def _resource_gt_nin_rem0(nin: int, nout: int, rf: int) -> list[tuple[int, int, int]]:
-    # dense_resource_rf_gt_nin_rem0, nnet_dense_resource.h:86-166
-    rufactor = min(rf, nin * nout)
-    multfactor = min(nin, rf)
-    multiplier_limit = _div_roundup(nin * nout, multfactor)
-    block_factor = _div_roundup(nin * nout, rf)
-    if not (multiplier_limit % nout == 0 or rufactor >= nin) or not (rufactor > nin and rufactor % nin == 0):
-        raise ValueError(
-            f"Resource dense {nin}x{nout}: reuse_factor {rf} trips hls4ml's assert 'This function is "
-            "correct only for RF > N_IN && RF % N_IN == 0' (the C simulation would abort)"
-        )
-    outscale = rufactor // nin
-    outidx, outstep = [], 0
-    for ir in range(rufactor):
-        outidx.append(outstep)
-        if (ir + 1) % nin == 0:
-            outstep += 1
-    out = []
-    in_index = 0
-    for ir in range(rufactor):
-        w_index, out_index = ir, outidx[ir]
-        for _ in range(block_factor):
-            out.append((in_index, w_index, out_index))
-            w_index += rufactor
-            if w_index >= nin * nout:
-                break
-            out_index += outscale
-        in_index += 1
-        if in_index >= nin:
-            in_index = 0
-    return out
 
 
 def bias_to_accum(bias: np.ndarray, bias_t: FixedType, accum_t: FixedType) -> tuple[np.ndarray, int]:
@@ -185,7 +66,7 @@ _WRAP = 1
 _SAT = 2
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _mac_step(a, p, cast, sh, lo, hi):
     """``accum_t(a + accum_t(p))`` for a signed ``accum_t`` of ``64 - sh`` bits (codes ``[lo, hi]``).
 
@@ -204,14 +85,14 @@ def _mac_step(a, p, cast, sh, lo, hi):
     return sc, pc != p, sc != s
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _product(x, w, d, rnd, conv):
     """``x * w`` rounded to ``2**d`` steps, in the operands' integer width (int32 where the
     caller has checked that products fit; see :func:`products_fit_int32`)."""
     return round_shift_branchless(narrow_like(w, x * w), d, rnd, conv)
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count, groups, want):
     """``acc[j] = accum_t(acc[j] + accum_t(x[i] * weight[i, j]))`` for ``i`` ascending.
 
@@ -271,34 +152,23 @@ def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count, groups, wa
     return n_prod, n_acc
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _mac_row_exact(acc, w, x_row, pf, accum):
     """``acc[b] = accum_t(acc[b] + accum_t(x_row[b] * w))`` with :func:`~fxsim.fixed.requantize`:
     every type and mode (``pf``: fractional bits of the exact product). Returns the overflow counts."""
-    aw, af, asg, ar, ao = accum
+    af = accum[1]
     n_prod = 0
     n_acc = 0
     for b in range(acc.shape[0]):
-        p, o1 = requantize(x_row[b] * w, pf, af, aw, asg, ar, ao)
-        acc[b], o2 = requantize(acc[b] + p, af, af, aw, asg, ar, ao)
+        p, o1 = requantize(x_row[b] * w, pf, accum)
+        acc[b], o2 = requantize(acc[b] + p, af, accum)
         n_prod += o1
         n_acc += o2
     return n_prod, n_acc
 
 
-@nb.njit(cache=True)
-def row_max_abs(x):
-    """``max_b |x[i, b]|`` for each row ``i`` of a block."""
-    out = np.empty(x.shape[0], dtype=np.int64)
-    for i in range(x.shape[0]):
-        m = np.int64(0)
-        for b in range(x.shape[1]):
-            m = max(m, abs(x[i, b]))
-        out[i] = m
-    return out
 
-
-@nb.njit(cache=True)
+@njit(cache=True)
 def fitting_groups(xmax, weight, bias_acc, d, hi, fits):
     """``fits[g] = 1`` where no product or partial sum of group ``g``'s outputs can leave ``[-hi-1, hi]``.
 
@@ -329,7 +199,7 @@ def fitting_groups(xmax, weight, bias_acc, d, hi, fits):
 _INT32_MAX = (1 << 31) - 1
 
 
-@nb.njit(cache=True)
+@njit(cache=True)
 def products_fit_int32(xmax, weight, d):
     """Whether every input, weight and product plus half a ``2**d`` step lies within int32."""
     limit = _INT32_MAX - ((np.int64(1) << d) >> 1)
@@ -342,23 +212,7 @@ def products_fit_int32(xmax, weight, d):
     return True
 
 
-@nb.njit(cache=True, inline="always")
-def copy_into(src, dst):
-    """``dst[:, :] = src`` for 2-D arrays of any integer types (a plain loop: ``astype`` is 3x slower)."""
-    for r in range(src.shape[0]):
-        for c in range(src.shape[1]):
-            dst[r, c] = src[r, c]
-
-
-@nb.njit(cache=True, inline="always")
-def copy_as(src, dtype):
-    """A copy of the 2-D array ``src`` with elements of ``dtype`` (values must fit)."""
-    out = np.empty(src.shape, dtype=dtype)
-    copy_into(src, out)
-    return out
-
-
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _mac_plain(acc, weight, x, d, trn, rnd, conv, sh, lo, hi, fits):
     # the fitting groups, summed without casts (see dense_accumulate); literal rounding flags,
     # so each loop holds only its own mode's operations
@@ -370,7 +224,7 @@ def _mac_plain(acc, weight, x, d, trn, rnd, conv, sh, lo, hi, fits):
         _mac_block(acc, weight, x, d, 1, 0, _MODULAR, sh, lo, hi, False, fits, 1)
 
 
-@nb.njit(cache=True)
+@njit(cache=True)
 def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts, count):
     """A block of samples of ``nnet::dense`` up to (not including) the final cast.
 
@@ -387,8 +241,9 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
     order : int64 ``[n_terms, 4]`` from :func:`dense_order`, or ``[0, 4]`` for the Latency order.
     accum : ``accum_t.spec`` tuple ``(W, F, signed, rounding, overflow)``.
     acc : int64 ``[n_out, B]`` output: the accumulators, ``accum_t`` codes.
-    counts : int64 array; ``counts[0] +=`` products that overflowed ``accum_t``,
-        ``counts[1] +=`` accumulations that overflowed it (only when ``count``).
+    counts : int64 array whose first columns are ``DENSE_COUNTERS``' product and
+        accumulator: ``+=`` the products / accumulations that overflowed ``accum_t``
+        (only when ``count``).
     count : count the overflows; without, the common types take faster loops.
     """
     aw, af, asg, ar, ao = accum
@@ -458,27 +313,15 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
             o1, o2 = _mac_row_exact(acc[order[t, 3]], weight[order[t, 1], order[t, 2]], x[order[t, 0]], pf, accum)
             n_prod += o1
             n_acc += o2
-    counts[0] += n_prod
-    counts[1] += n_acc
+    counts[DENSE.product] += n_prod
+    counts[DENSE.accumulator] += n_acc
 
 
-#: Samples per block of the batched kernels (the vectorised axis).
-BLOCK = 128
-
-
-@nb.njit(cache=True, inline="always")
-def load_block(x, s0, k0, out):
-    """``out[k, b] = x[s0 + b, k0 + k]``: columns ``k0...`` of a block of samples, samples innermost."""
-    for b in range(out.shape[1]):
-        for k in range(out.shape[0]):
-            out[k, b] = x[s0 + b, k0 + k]
-
-
-@nb.njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True)
 def dense_batch(x, x_frac, weight, w_frac, bias_acc, order, accum, result, out, counts, count):
     """``nnet::dense`` for a batch: ``out[n, n_out] = result_t(dense(x[n, n_in]))``.
 
-    ``accum``/``result`` are ``FixedType.spec`` tuples; ``counts[n_blocks, 3]`` receives
+    ``accum``/``result`` are ``FixedType.spec`` tuples; ``counts[n_blocks(n), 3]`` receives
     per block of ``BLOCK`` samples the overflow counts named in ``DENSE_COUNTERS``
     (product, accumulator, result; the first two only when ``count``). Parallel over blocks.
     """
@@ -493,31 +336,6 @@ def dense_batch(x, x_frac, weight, w_frac, bias_acc, order, accum, result, out, 
         res = np.empty(n_b, dtype=np.int64)
         dense_accumulate(xb, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[blk], count)
         for j in range(n_out):
-            counts[blk, 2] += requantize_row(acc[j], accum[1], result, res)
+            counts[blk, DENSE.result] += requantize_row(acc[j], accum[1], result, res)
             for b in range(n_b):
                 out[s0 + b, j] = res[b]
-
-
-def n_blocks(n: int) -> int:
-    """How many ``BLOCK``-sample blocks ``n`` samples make (rows of the kernels' ``counts``)."""
-    return (int(n) + BLOCK - 1) // BLOCK
-
-
-@nb.njit(cache=True, parallel=True)
-def scale_batch(x, x_frac, scale, scale_frac, bias, bias_frac, result, out, counts):
-    """``nnet::normalize`` (hls4ml's ``ApplyAlpha``): ``out = result_t(x * scale + bias)`` per element.
-
-    The product and the sum are exact (C++ expression types); one cast at the end.
-    ``counts[n, 1]`` receives the result overflows per sample.
-    """
-    rw, rf, rs, rr, ro = result
-    pf = x_frac + scale_frac
-    f = pf if pf > bias_frac else bias_frac
-    for s in nb.prange(x.shape[0]):
-        n_over = 0
-        for k in range(x.shape[1]):
-            v = ((x[s, k] * scale[k]) << (f - pf)) + (bias[k] << (f - bias_frac))
-            c, o = requantize(v, f, rf, rw, rs, rr, ro)
-            out[s, k] = c
-            n_over += o
-        counts[s, 0] += n_over

@@ -15,25 +15,26 @@ with A = ``accum_t``, R = ``result_t`` (the state's type) and Q_X a cast to X::
 ``h`` starts at 0 for every sample. ``gru`` (non-static) and ``gru_static`` compute
 the same numbers; only where the state is stored differs.
 
-Trace columns (per time step, ``GRU_TRACE``) and overflow counters (``GRU_COUNTERS``)
-are named below; the counter for each quantity counts the values that did not fit
-their type (wrapped or saturated), and ``*_table_index_clip`` counts lookup-table
-inputs outside the table's range.
+Trace columns (per time step, ``GRU_TRACE``) and overflow counters (``GRU_COUNTED``,
+columns ``GRU``) are named below; the counter for each quantity counts the values that
+did not fit their type (wrapped or saturated), and ``*_table_index_clip`` counts
+lookup-table inputs outside the table's range. :mod:`fxsim.kernels.recurrent` drives the
+cell over a batch.
 """
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
-from fxsim.kernels.dense import BLOCK, dense_accumulate, n_blocks
-from fxsim.kernels.recurrent import (
-    STEPS_PER_LOAD,
+from fxsim._jit_cache import njit
+from fxsim.kernels.blocks import store_rows
+from fxsim.kernels.counters import Counted, recurrent_counters
+from fxsim.kernels.recurrent_rows import (
     activate_row,
     add_products_row,
+    block_buffers,
     product_row,
-    step_input,
-    store_rows,
+    project_step,
     sum_row,
 )
 
@@ -50,40 +51,25 @@ GRU_TRACE = (
     ("h", 1, "result"),
 )
 
-#: Overflow counters filled by :func:`gru_forward` (columns of ``counts``).
-GRU_COUNTERS = (
-    "input_product", "input_accumulator", "recurrent_product", "recurrent_accumulator",
-    "gate_preactivation", "gate_table_index_clip", "gate", "reset_hidden",
-    "candidate_preactivation", "candidate_table_index_clip", "candidate", "h",
+#: The cell's own overflow counters, after the two dense products'.
+GRU_COUNTED = (
+    Counted("gate_preactivation", 2),
+    Counted("gate_table_index_clip", 2, table="recurrent_activation"),
+    Counted("gate", 2),
+    Counted("reset_hidden", 1),
+    Counted("candidate_preactivation", 1),
+    Counted("candidate_table_index_clip", 1, table="activation"),
+    Counted("candidate", 1),
+    Counted("h", 1, kind="result"),
 )
+GRU_COUNTERS, GRU = recurrent_counters("GruCounter", GRU_COUNTED)
 
-_TRACE_WIDTH = sum(w for _, w, _ in GRU_TRACE)
 
-
-@nb.njit(cache=True)
-def gru_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-              order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
-              return_sequences, trace, count, out, internals, counts):
-    """``nnet::gru_stack`` on the ``n_b`` samples ``x[s0 : s0 + n_b]``.
-
-    Every quantity is held as ``[rows, n_b]`` (samples innermost) so each step of the
-    cell is a vectorised loop over the block. Writes ``out[s0 + b]`` and, with
-    ``trace``, ``internals[s0 + b]``; adds the block's overflow counts to ``counts``
-    (``GRU_COUNTERS``). Other arguments as :func:`gru_forward`.
-    """
-    af = accum[1]
-    rf = result[1]
-    n_steps = x.shape[1]
-    n_in = x.shape[2]
-    n = recurrent_weight.shape[0]
-    nb_ = n * n_b
-    xs = np.empty((min(STEPS_PER_LOAD, n_steps), n_in, n_b), dtype=np.int64)  # see step_input
-    zx = np.empty((3 * n, n_b), dtype=np.int64)
-    zh = np.empty((3 * n, n_b), dtype=np.int64)
-    h = np.zeros((n, n_b), dtype=np.int64)
-    zxf = zx.reshape(3 * nb_)
-    zhf = zh.reshape(3 * nb_)
-    hf = h.reshape(nb_)
+@njit(cache=True)
+def gru_block(x, s0, n_b, args, return_sequences, trace, count, out, internals, counts):
+    """``nnet::gru_stack`` on samples ``x[s0 : s0 + n_b]`` (see :func:`fxsim.kernels.recurrent.recurrent_forward`)."""
+    n, xs, zx, zh, h, zxf, zhf, hf = block_buffers(x, args, 3, n_b)
+    af, rf, nb_ = args.accum[1], args.result[1], n * n_b
     pre = np.empty(2 * nb_, dtype=np.int64)  # [z|r] gate pre-activations
     gate = np.empty(2 * nb_, dtype=np.int64)  # z | r
     rh = np.empty(nb_, dtype=np.int64)
@@ -92,22 +78,20 @@ def gru_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bia
     omz = np.empty(nb_, dtype=np.int64)
     fz = af if af > 0 else 0  # (1 - z) is formed exactly with max(F_A, 0) fractional bits
     one = np.int64(1) << fz
-    for t in range(n_steps):
-        xt = step_input(x, s0, t, xs)
-        dense_accumulate(xt, x_frac, weight, w_frac, bias_acc, order_x, accum, zx, counts[0:2], count)
-        dense_accumulate(h, rf, recurrent_weight, rw_frac, recurrent_bias_acc, order_h, accum, zh, counts[2:4], count)
-        counts[4] += sum_row(zxf[:2 * nb_], zhf[:2 * nb_], af, accum, pre)
-        o, clip = activate_row(pre, af, recr_kind, recr_table, accum, gate)
-        counts[5] += clip
-        counts[6] += o
-        counts[7] += product_row(gate[nb_:], zhf[2 * nb_:], 2 * af, accum, rh)  # r * zh[h]
-        counts[8] += sum_row(zxf[2 * nb_:], rh, af, accum, hin)
-        o, clip = activate_row(hin, af, act_kind, act_table, accum, hc)
-        counts[9] += clip
-        counts[10] += o
+    for t in range(x.shape[1]):
+        project_step(x, s0, t, xs, h, args, zx, zh, counts, count)
+        counts[GRU.gate_preactivation] += sum_row(zxf[:2 * nb_], zhf[:2 * nb_], af, args.accum, pre)
+        o, clip = activate_row(pre, af, args.recr_kind, args.recr_table, args.accum, gate)
+        counts[GRU.gate_table_index_clip] += clip
+        counts[GRU.gate] += o
+        counts[GRU.reset_hidden] += product_row(gate[nb_:], zhf[2 * nb_:], 2 * af, args.accum, rh)  # r * zh[h]
+        counts[GRU.candidate_preactivation] += sum_row(zxf[2 * nb_:], rh, af, args.accum, hin)
+        o, clip = activate_row(hin, af, args.act_kind, args.act_table, args.accum, hc)
+        counts[GRU.candidate_table_index_clip] += clip
+        counts[GRU.candidate] += o
         for k in range(nb_):
             omz[k] = one - (gate[k] << (fz - af))
-        counts[11] += add_products_row(hc, omz, af + fz, hf, gate[:nb_], rf + af, result, hf)
+        counts[GRU.h] += add_products_row(hc, omz, af + fz, hf, gate[:nb_], rf + af, args.result, hf)
         if trace:
             store_rows(internals, s0, t, 0, zxf, n_b)
             store_rows(internals, s0, t, 3 * n, zhf, n_b)
@@ -121,95 +105,3 @@ def gru_block(x, s0, n_b, x_frac, weight, w_frac, recurrent_weight, rw_frac, bia
             store_rows(out, s0, t, 0, hf, n_b)
     if not return_sequences:
         store_rows(out, s0, 0, 0, hf, n_b)
-
-
-@nb.njit(cache=True, parallel=True)
-def gru_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
-                return_sequences, trace, count, out, internals, counts):
-    """``nnet::gru_stack`` for a batch, parallel over blocks of ``BLOCK`` samples.
-
-    Parameters
-    ----------
-    x : int64 ``[n, T, n_in]`` input codes (``x_frac`` fractional bits).
-    weight, recurrent_weight : int64 ``[n_in, 3n]`` / ``[n, 3n]`` codes (Keras layout),
-        with ``w_frac`` / ``rw_frac`` fractional bits.
-    bias_acc, recurrent_bias_acc : int64 ``[3n]`` biases already cast to ``accum_t``
-        (``fxsim.kernels.dense.bias_to_accum``).
-    order_x, order_h : accumulation orders of the two dense products
-        (``fxsim.kernels.dense.dense_order``; ``[0, 4]`` for Latency).
-    accum, result : ``FixedType.spec`` tuples of ``accum_t`` and ``result_t``.
-    recr_table, act_table : the recurrent activation's and the activation's lookup
-        tables cast to ``accum_t``, each entry with its overflow flag
-        (``fxsim.kernels.recurrent.accum_table``; empty for relu).
-    recr_kind, act_kind : ``SIGMOID``, ``TANH`` or ``RELU`` (``fxsim.kernels.recurrent``).
-    return_sequences : write every step's state, else only the last.
-    trace : fill ``internals``.
-    count : count the input and recurrent products' and accumulators' overflows (else
-        those counters stay 0 and the common accumulator types run faster).
-    out : int64 ``[n, T or 1, n_state]`` output codes of ``result_t``.
-    internals : int64 ``[n, T, 14 n_state]`` (columns as ``GRU_TRACE``) when ``trace``,
-        else any ``[n, ...]`` array (untouched).
-    counts : int64 ``[n_blocks(n), len(GRU_COUNTERS)]``, overflow counts per block (added to).
-    """
-    n = x.shape[0]
-    for blk in nb.prange((n + BLOCK - 1) // BLOCK):
-        s0 = blk * BLOCK
-        gru_block(x, s0, min(BLOCK, n - s0), x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
-                  recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table,
-                  recr_kind, act_kind, return_sequences, trace, count, out, internals, counts[blk])
-
-
-def run(spec, prepared, x: np.ndarray, trace: bool, count: bool = True):
-    """Run a prepared GRU spec on ``x [n, T, n_in]`` codes (see ``fxsim.kernels.recurrent.run_recurrent``)."""
-    from fxsim.kernels.recurrent import RecurrentResult
-
-    n, steps, n_in = x.shape
-    m = spec.n_state
-    p = prepared
-    out = np.empty((n, steps if spec.return_sequences else 1, m), dtype=np.int64)
-    internals = np.empty((n, steps, _TRACE_WIDTH * m) if trace else (n, 1, 1), dtype=np.int64)
-    counts = np.zeros((n_blocks(n), len(GRU_COUNTERS)), dtype=np.int64)
-    gru_forward(x, spec.input_t.frac, p.weight, spec.weight_t.frac, p.recurrent_weight,
-                spec.recurrent_weight_t.frac, p.bias_acc, p.recurrent_bias_acc, p.order_x, p.order_h,
-                spec.accum_t.spec, spec.result_t.spec, p.table_recr, p.table_act,
-                p.recr_kind, p.act_kind, bool(spec.return_sequences), bool(trace), bool(count), out, internals, counts)
-    c = counts.sum(axis=0)
-    per_step = n * steps
-    luts_recr = p.recr_kind != 2
-    luts_act = p.act_kind != 2
-    overflows = {
-        "input_bias": (p.bias_over * per_step, 3 * m * per_step),
-        "input_product": (c[0], n_in * 3 * m * per_step),
-        "input_accumulator": (c[1], n_in * 3 * m * per_step),
-        "recurrent_bias": (p.recurrent_bias_over * per_step, 3 * m * per_step),
-        "recurrent_product": (c[2], m * 3 * m * per_step),
-        "recurrent_accumulator": (c[3], m * 3 * m * per_step),
-        "gate_preactivation": (c[4], 2 * m * per_step),
-        "gate_table_index_clip": (c[5], 2 * m * per_step if luts_recr else 0),
-        "gate": (c[6], 2 * m * per_step),
-        "reset_hidden": (c[7], m * per_step),
-        "candidate_preactivation": (c[8], m * per_step),
-        "candidate_table_index_clip": (c[9], m * per_step if luts_act else 0),
-        "candidate": (c[10], m * per_step),
-        "h": (c[11], m * per_step),
-    }
-    if not luts_recr:
-        del overflows["gate_table_index_clip"]
-    if not luts_act:
-        del overflows["candidate_table_index_clip"]
-    a, r = spec.accum_t, spec.result_t
-    types = {q: a for q in overflows}
-    types["h"] = r
-    for q in ("gate_table_index_clip", "candidate_table_index_clip"):
-        if q in types:
-            types[q] = spec.table_t
-    internals_out = None
-    if trace:
-        internals_out = {}
-        col = 0
-        for name, width, kind in GRU_TRACE:
-            internals_out[name] = (np.ascontiguousarray(internals[:, :, col * m:(col + width) * m]),
-                                   a if kind == "accum" else r)
-            col += width
-    return RecurrentResult(out if spec.return_sequences else out[:, 0], internals_out, overflows, types)

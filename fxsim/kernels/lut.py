@@ -23,9 +23,9 @@ import ctypes
 import ctypes.util
 from functools import lru_cache
 
-import numba as nb
 import numpy as np
 
+from fxsim._jit_cache import njit
 from fxsim.fixed import FixedType, to_codes, trunc_to_int32, wrap_signed
 
 #: ``log2(R)`` of the table range ``R`` each LUT activation divides by.
@@ -118,7 +118,7 @@ def check_index_width(input_t: FixedType, table_size: int, what: str = "LUT inpu
         )
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def lut_index(code, frac, table_size, range_shift):
     """Table index of one fixed value, as ``nnet::sigmoid``/``nnet::tanh`` compute it.
 
@@ -142,13 +142,13 @@ def lut_index(code, frac, table_size, range_shift):
     return min(max(index, 0), top), (index < 0) | (index > top)
 
 
-@nb.njit(cache=True)
+@njit(cache=True)
 def sigmoid_index(code, frac, table_size):
     """:func:`lut_index` for the sigmoid table (range [-8, 8))."""
     return lut_index(code, frac, table_size, 4)
 
 
-@nb.njit(cache=True)
+@njit(cache=True)
 def tanh_index(code, frac, table_size):
     """:func:`lut_index` for the tanh table (range [-4, 4))."""
     return lut_index(code, frac, table_size, 3)
@@ -224,7 +224,8 @@ def softmax_inv_table(table_size: int, inv_inp_t: FixedType, inv_table_t: FixedT
     return _float_to_codes(inv, FixedType.parse(inv_table_t))
 
 
-def softmax_legacy_tables(exp_table_size: int, inv_table_size: int, table_t: FixedType) -> tuple[np.ndarray, np.ndarray]:
+def softmax_legacy_tables(exp_table_size: int, inv_table_size: int,
+                          table_t: FixedType) -> tuple[np.ndarray, np.ndarray]:
     """``init_exp_table_legacy`` and ``init_invert_table_legacy`` codes of ``table_t``."""
     t = FixedType.parse(table_t)
     grid = table_grid("sigmoid", exp_table_size)  # the same [-8, 8) grid

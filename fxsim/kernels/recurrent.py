@@ -1,31 +1,31 @@
-"""LSTM and GRU layers (``nnet::lstm_stack`` / ``nnet::gru_stack``): shared step pieces and the entry point.
+"""LSTM and GRU layers (``nnet::lstm_stack`` / ``nnet::gru_stack``, io_parallel): the one driver.
 
-The per-cell kernels live in :mod:`fxsim.kernels.lstm` and :mod:`fxsim.kernels.gru`;
-this module holds what both use (the ``nnet::activation::{sigmoid,tanh,relu}``
-wrappers of ``nnet_recr_activations.h``, the checks of what hls4ml 1.3.0 can
-compile) and :func:`run_recurrent`, which unpacks a :class:`~fxsim.ir.RecurrentSpec`
-into kernel arguments. ``fxsim.runners`` calls :func:`run_layer`.
+The cells live in :mod:`fxsim.kernels.lstm` and :mod:`fxsim.kernels.gru` (one block of
+samples, every time step) on the row operations of :mod:`fxsim.kernels.recurrent_rows`.
+This module holds what both share: the checks of what hls4ml 1.3.0 can compile,
+:func:`prepare` (weights, biases cast to ``accum_t``, accumulation orders and tables,
+built once per layer and owned by its runner), the parallel driver
+:func:`recurrent_forward` and :func:`run`, which turns its counters into the overflow
+report's quantities and its trace columns into named internals.
 """
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
 
-from fxsim.fixed import MAX_WIDTH, FixedType, requantize, requantize_row
+from fxsim._jit_cache import njit
+from fxsim.fixed import MAX_WIDTH, FixedType
 from fxsim.ir import RecurrentSpec
 from fxsim.kernels import dense as dk
 from fxsim.kernels import lut
-from fxsim.kernels.lut import lut_index
-
-#: Activation codes the kernels take (``nnet::activation::<name>``).
-SIGMOID = 0
-TANH = 1
-RELU = 2
-ACTIVATIONS = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
+from fxsim.kernels.blocks import BLOCK, n_blocks
+from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
+from fxsim.kernels.gru import GRU_COUNTED, GRU_COUNTERS, GRU_TRACE, gru_block
+from fxsim.kernels.lstm import LSTM_COUNTED, LSTM_COUNTERS, LSTM_TRACE, lstm_block
+from fxsim.kernels.recurrent_rows import ACTIVATIONS, CellArgs, accum_table
 
 # What hls4ml 1.3.0 does with the settings it cannot run, for the error messages.
 _NO_TEMPLATE = (
@@ -34,128 +34,23 @@ _NO_TEMPLATE = (
 )
 
 
-# --- shared njit pieces ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Cell:
+    """What the driver needs to know of a cell: its trace columns and its counters."""
+
+    trace: tuple[tuple[str, int, str], ...]  # (name, width in units of n_state, "accum" | "result")
+    counted: tuple  # the cell's own Counted quantities, after the dense counters
+    counters: tuple[str, ...]  # every column of the kernel's counts
+
+    @property
+    def trace_width(self) -> int:
+        return sum(w for _, w, _ in self.trace)
 
 
-def accum_table(table: np.ndarray, table_t: FixedType, accum_t: FixedType) -> np.ndarray:
-    """A lookup table's entries cast to ``accum_t`` (``nnet::activation`` returns ``accum_t(table[i])``).
-
-    Each entry is packed as ``2 * code + overflowed`` (``overflowed`` 1 where the cast
-    overflowed), so the kernels read code and flag with one load instead of casting
-    per value.
-    """
-    t = np.ascontiguousarray(table, dtype=np.int64)
-    packed = np.empty_like(t)
-    _cast_packed(t, table_t.frac, accum_t.spec, packed)
-    return packed
-
-
-@nb.njit(cache=True)
-def _cast_packed(src, src_frac, dst, out):
-    width, frac, signed, rmode, omode = dst
-    for k in range(src.shape[0]):
-        c, o = requantize(src[k], src_frac, frac, width, signed, rmode, omode)
-        out[k] = 2 * c + o  # |c| < 2**61, so this fits
-
-
-@nb.njit(cache=True)
-def activate_row(v, v_frac, kind, table, accum, out):
-    """``nnet::activation::<kind><data_T, accum_t>`` on a row of codes, into ``out``.
-
-    Parameters
-    ----------
-    v, v_frac : the input codes and their type's fractional bits.
-    kind : ``SIGMOID``, ``TANH`` (``table``: the lookup table already cast to
-        ``accum_t``, packed by :func:`accum_table`) or ``RELU``
-        (``v > 0 ? accum_t(v) : 0``; no table).
-    accum : ``accum_t.spec``, the output type.
-
-    Returns
-    -------
-    (overflowed, clipped) : how many casts to ``accum_t`` overflowed, how many table
-        indices were clamped (inputs outside the table range).
-    """
-    if kind == RELU:
-        for k in range(v.shape[0]):
-            out[k] = max(v[k], 0)  # accum_t(0) is 0 in every type
-        return requantize_row(out, v_frac, accum, out), 0
-    n_table = table.shape[0]
-    shift = 4 if kind == SIGMOID else 3
-    n_over = 0
-    n_clip = 0
-    # indices first (a vectorised loop), then the table reads (a gather, which stays scalar)
-    for k in range(v.shape[0]):
-        idx, clipped = lut_index(v[k], v_frac, n_table, shift)
-        out[k] = idx
-        n_clip += clipped
-    for k in range(v.shape[0]):
-        entry = table[np.uint64(out[k])]  # index in [0, N): unsigned, so no negative-index wraparound
-        out[k] = entry >> 1
-        n_over += entry & 1
-    return n_over, n_clip
-
-
-@nb.njit(cache=True)
-def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
-    """``out = result_t(a1*b1 + a2*b2)`` per element, the sum exact (C++ evaluates the expression exactly).
-
-    ``f1``/``f2`` are the fractional bits of the two exact products. Returns the overflow count.
-    """
-    f = f1 if f1 > f2 else f2
-    s1 = f - f1
-    s2 = f - f2
-    if a2.ctypes.data == out.ctypes.data:  # the state updated in place (h, c): read it as out,
-        # so the compiler does not see two names for one array and fall back to a scalar loop
-        for k in range(out.shape[0]):
-            out[k] = ((a1[k] * b1[k]) << s1) + ((out[k] * b2[k]) << s2)
-    else:
-        for k in range(out.shape[0]):
-            out[k] = ((a1[k] * b1[k]) << s1) + ((a2[k] * b2[k]) << s2)
-    return requantize_row(out, f, result, out)
-
-
-@nb.njit(cache=True)
-def sum_row(a, b, frac, t, out):
-    """``out = t(a + b)`` per element for codes with ``frac`` fractional bits; returns the overflow count."""
-    for k in range(out.shape[0]):
-        out[k] = a[k] + b[k]
-    return requantize_row(out, frac, t, out)
-
-
-@nb.njit(cache=True)
-def product_row(a, b, frac, t, out):
-    """``out = t(a * b)`` per element, the product having ``frac`` fractional bits; returns the overflow count."""
-    for k in range(out.shape[0]):
-        out[k] = a[k] * b[k]
-    return requantize_row(out, frac, t, out)
-
-
-#: Time steps of a recurrent layer's input loaded into a block at once.
-STEPS_PER_LOAD = 32
-
-
-@nb.njit(cache=True, inline="always")
-def step_input(x, s0, t, xs):
-    """Time step ``t`` of the samples ``x[s0 : s0 + n_b]`` as ``[n_in, n_b]`` codes (a view of ``xs``).
-
-    ``xs`` is the block's ``[min(STEPS_PER_LOAD, T), n_in, n_b]`` buffer, refilled every
-    ``STEPS_PER_LOAD`` steps: reading whole samples takes half the time of reading one
-    step (``8 * n_in`` bytes) of each sample at every step.
-    """
-    n_steps, n_in = x.shape[1], x.shape[2]
-    if t % STEPS_PER_LOAD == 0:
-        n_load = min(STEPS_PER_LOAD, n_steps - t)
-        dk.load_block(x.reshape(x.shape[0], n_steps * n_in), s0, t * n_in,
-                      xs[:n_load].reshape(n_load * n_in, xs.shape[2]))
-    return xs[t % STEPS_PER_LOAD]
-
-
-@nb.njit(cache=True)
-def store_rows(dst, s0, t, col, rows, n_b):
-    """``dst[s0 + b, t, col + j] = rows[j * n_b + b]``: a block's values (samples innermost) back per sample."""
-    for b in range(n_b):
-        for j in range(rows.shape[0] // n_b):
-            dst[s0 + b, t, col + j] = rows[j * n_b + b]
+CELLS = {
+    "gru": Cell(GRU_TRACE, GRU_COUNTED, GRU_COUNTERS),
+    "lstm": Cell(LSTM_TRACE, LSTM_COUNTED, LSTM_COUNTERS),
+}
 
 
 # --- what hls4ml 1.3.0 can run ----------------------------------------------------------------
@@ -227,11 +122,43 @@ def _check_widths(spec: RecurrentSpec) -> None:
             lut.check_index_width(r, spec.table_size, f"{where} cell state")
 
 
-# --- running a layer ----------------------------------------------------------------------------
+
+# --- prepared arguments -------------------------------------------------------------------------
+
+
+def dense_orders(spec: RecurrentSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Accumulation orders of the input and the recurrent dense (``mult_config1`` / ``mult_config2``).
+
+    hls4ml's ``recurrent_templates.py`` picks each Resource kernel by comparing the
+    layer's ``reuse_factor`` with that dense's ``n_in``, but instantiates the recurrent
+    one with ``recurrent_reuse_factor``; an RF whose C++ ``assert`` would abort the C
+    simulation raises ``ValueError``.
+    """
+    strategy = spec.strategy.lower()
+    if strategy == "latency":
+        return LATENCY_ORDER, LATENCY_ORDER
+    if strategy != "resource":
+        raise ValueError(
+            f"layer {spec.name!r} ({spec.cell.upper()}): strategy {spec.strategy!r} is not emulated "
+            "(Latency and Resource are)"
+        )
+    k = spec.n_gates
+    rf = int(spec.reuse_factor)
+    rrf = int(spec.recurrent_reuse_factor or rf)
+    try:
+        order_x = dense_order(spec.n_in, k * spec.n_state, "resource", rf,
+                                 kernel="rf_leq_nin" if rf <= spec.n_in else "rf_gt_nin_rem0")
+        order_h = dense_order(spec.n_state, k * spec.n_state, "resource", rrf,
+                                 kernel="rf_leq_nin" if rf <= spec.n_state else "rf_gt_nin_rem0")
+    except ValueError as err:
+        raise ValueError(f"layer {spec.name!r} ({spec.cell.upper()}): {err}") from None
+    return order_x, order_h
 
 
 @dataclass
-class _Prepared:
+class Prepared:
+    """A recurrent layer's kernel arguments built once from its spec (:func:`prepare`)."""
+
     weight: np.ndarray
     recurrent_weight: np.ndarray
     bias_acc: np.ndarray
@@ -246,43 +173,18 @@ class _Prepared:
     act_kind: int
 
 
-_PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _EMPTY = np.zeros(0, dtype=np.int64)
 
 
-def dense_orders(spec: RecurrentSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Accumulation orders of the input and the recurrent dense (``mult_config1`` / ``mult_config2``).
+def prepare(spec: RecurrentSpec) -> Prepared:
+    """Check a recurrent layer and build its kernel arguments (done once, by its runner).
 
-    hls4ml's ``recurrent_templates.py`` picks each Resource kernel by comparing the
-    layer's ``reuse_factor`` with that dense's ``n_in``, but instantiates the recurrent
-    one with ``recurrent_reuse_factor``; an RF whose C++ ``assert`` would abort the C
-    simulation raises ``ValueError``.
+    Raises
+    ------
+    ValueError
+        For a layer hls4ml 1.3.0 cannot run (:func:`check_recurrent_supported`), types
+        too wide for the int64 kernels, or weights that do not fit the layer's sizes.
     """
-    strategy = spec.strategy.lower()
-    if strategy == "latency":
-        return dk.LATENCY_ORDER, dk.LATENCY_ORDER
-    if strategy != "resource":
-        raise ValueError(
-            f"layer {spec.name!r} ({spec.cell.upper()}): strategy {spec.strategy!r} is not emulated "
-            "(Latency and Resource are)"
-        )
-    k = spec.n_gates
-    rf = int(spec.reuse_factor)
-    rrf = int(spec.recurrent_reuse_factor or rf)
-    try:
-        order_x = dk.dense_order(spec.n_in, k * spec.n_state, "resource", rf,
-                                 kernel="rf_leq_nin" if rf <= spec.n_in else "rf_gt_nin_rem0")
-        order_h = dk.dense_order(spec.n_state, k * spec.n_state, "resource", rrf,
-                                 kernel="rf_leq_nin" if rf <= spec.n_state else "rf_gt_nin_rem0")
-    except ValueError as err:
-        raise ValueError(f"layer {spec.name!r} ({spec.cell.upper()}): {err}") from None
-    return order_x, order_h
-
-
-def _prepare(spec: RecurrentSpec) -> _Prepared:
-    prepared = _PREPARED.get(spec)
-    if prepared is not None:
-        return prepared
     check_recurrent_supported(spec)
     _check_widths(spec)
     k, n = spec.n_gates, spec.n_state
@@ -305,7 +207,7 @@ def _prepare(spec: RecurrentSpec) -> _Prepared:
             return _EMPTY
         return accum_table(lut.build_table(name, spec.table_size, spec.table_t), spec.table_t, spec.accum_t)
 
-    prepared = _Prepared(
+    return Prepared(
         weight=np.ascontiguousarray(spec.weight, dtype=np.int64),
         recurrent_weight=np.ascontiguousarray(spec.recurrent_weight, dtype=np.int64),
         bias_acc=bias_acc, bias_over=int(bias_over),
@@ -314,8 +216,43 @@ def _prepare(spec: RecurrentSpec) -> _Prepared:
         table_recr=table(spec.recurrent_activation), table_act=table(spec.activation),
         recr_kind=ACTIVATIONS[spec.recurrent_activation], act_kind=ACTIVATIONS[spec.activation],
     )
-    _PREPARED[spec] = prepared
-    return prepared
+
+
+# --- running a layer ----------------------------------------------------------------------------
+
+
+@njit(cache=True, parallel=True)
+def recurrent_forward(lstm, x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
+                      order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
+                      return_sequences, trace, count, out, internals, counts):
+    """``nnet::lstm_stack`` (``lstm``) or ``nnet::gru_stack`` for a batch, parallel over blocks of ``BLOCK`` samples.
+
+    Parameters
+    ----------
+    x : int64 ``[n, T, n_in]`` input codes.
+    x_frac ... act_kind : the layer's arguments, as the fields of
+        :data:`~fxsim.kernels.recurrent_rows.CellArgs` (passed one by one: a parallel loop
+        takes arrays and scalars, not a tuple holding arrays).
+    return_sequences : write every step's hidden state, else only the last.
+    trace : fill ``internals``.
+    count : count the input and recurrent products' and accumulators' overflows (else
+        those counters stay 0 and the common accumulator types run faster).
+    out : int64 ``[n, T or 1, n_state]`` output codes of ``result_t``.
+    internals : int64 ``[n, T, trace width]`` (columns as the cell's trace) when ``trace``,
+        else any ``[n, ...]`` array (untouched).
+    counts : int64 ``[n_blocks(n), n counters]``, overflow counts per block (added to;
+        columns as the cell's counters).
+    """
+    n = x.shape[0]
+    for blk in nb.prange((n + BLOCK - 1) // BLOCK):
+        s0 = blk * BLOCK
+        n_b = min(BLOCK, n - s0)
+        args = CellArgs(x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
+                        order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind)
+        if lstm:
+            lstm_block(x, s0, n_b, args, return_sequences, trace, count, out, internals, counts[blk])
+        else:
+            gru_block(x, s0, n_b, args, return_sequences, trace, count, out, internals, counts[blk])
 
 
 @dataclass
@@ -336,11 +273,64 @@ class RecurrentResult:
     types: dict[str, FixedType]
 
 
-def run_recurrent(spec: RecurrentSpec, x_codes: np.ndarray, trace: bool = False,
-                  count: bool = True) -> RecurrentResult:
-    """Run an LSTM or GRU layer on a batch of input codes, as hls4ml's C simulation does.
+def overflow_types(spec: RecurrentSpec) -> dict[str, FixedType]:
+    """``{quantity: type}``: the type each quantity a recurrent layer counts is cast to."""
+    types = {}
+    for name in ("input_bias", "input_product", "input_accumulator",
+                 "recurrent_bias", "recurrent_product", "recurrent_accumulator"):
+        types[name] = spec.accum_t
+    for q in CELLS[spec.cell].counted:
+        if q.table is not None:
+            if getattr(spec, q.table) != "relu":
+                types[q.name] = spec.table_t
+        else:
+            types[q.name] = spec.result_t if q.kind == "result" else spec.accum_t
+    return types
 
-    This is the integration point for ``fxsim.model`` (through :func:`run_layer`).
+
+def run(spec: RecurrentSpec, prepared: Prepared, x: np.ndarray, trace: bool = False,
+        count: bool = True) -> RecurrentResult:
+    """Run a recurrent layer on ``x [n, T, n_in]`` (contiguous int64 codes) with the arguments :func:`prepare` built."""
+    cell = CELLS[spec.cell]
+    n, steps, n_in = x.shape
+    m, k = spec.n_state, spec.n_gates
+    p = prepared
+    out = np.empty((n, steps if spec.return_sequences else 1, m), dtype=np.int64)
+    internals = np.empty((n, steps, cell.trace_width * m) if trace else (n, 1, 1), dtype=np.int64)
+    counts = np.zeros((n_blocks(n), len(cell.counters)), dtype=np.int64)
+    args = CellArgs(spec.input_t.frac, p.weight, spec.weight_t.frac, p.recurrent_weight, spec.recurrent_weight_t.frac,
+                    p.bias_acc, p.recurrent_bias_acc, p.order_x, p.order_h, spec.accum_t.spec, spec.result_t.spec,
+                    p.table_recr, p.table_act, p.recr_kind, p.act_kind)
+    recurrent_forward(spec.cell == "lstm", x, *args, bool(spec.return_sequences), bool(trace), bool(count), out,
+                      internals, counts)
+    totals = dict(zip(cell.counters, counts.sum(axis=0)))
+    per_step = n * steps
+    overflows = {
+        "input_bias": (p.bias_over * per_step, k * m * per_step),
+        "input_product": (totals["input_product"], n_in * k * m * per_step),
+        "input_accumulator": (totals["input_accumulator"], n_in * k * m * per_step),
+        "recurrent_bias": (p.recurrent_bias_over * per_step, k * m * per_step),
+        "recurrent_product": (totals["recurrent_product"], m * k * m * per_step),
+        "recurrent_accumulator": (totals["recurrent_accumulator"], m * k * m * per_step),
+    }
+    types = overflow_types(spec)
+    for q in cell.counted:
+        if q.name in types:  # a table index clip of a relu activation is not counted
+            overflows[q.name] = (totals[q.name], q.per_state * m * per_step)
+    internals_out = None
+    if trace:
+        internals_out = {}
+        col = 0
+        for name, width, kind in cell.trace:
+            internals_out[name] = (np.ascontiguousarray(internals[:, :, col * m:(col + width) * m]),
+                                   spec.accum_t if kind == "accum" else spec.result_t)
+            col += width
+    return RecurrentResult(out if spec.return_sequences else out[:, 0], internals_out, overflows, types)
+
+
+def run_recurrent(spec: RecurrentSpec, x_codes: np.ndarray, trace: bool = False, count: bool = True,
+                  prepared: Prepared | None = None) -> RecurrentResult:
+    """Run an LSTM or GRU layer on a batch of input codes, as hls4ml's C simulation does.
 
     Parameters
     ----------
@@ -350,14 +340,14 @@ def run_recurrent(spec: RecurrentSpec, x_codes: np.ndarray, trace: bool = False,
         and :mod:`fxsim.kernels.lstm` for the names).
     count : count the dense products' and accumulators' overflows; without, those
         counts are 0 and the common accumulator types take faster loops.
+    prepared : what :func:`prepare` built for the layer (built here when not given).
 
     Returns
     -------
     RecurrentResult
     """
-    from fxsim.kernels import gru, lstm
-
-    prepared = _prepare(spec)
+    if prepared is None:
+        prepared = prepare(spec)
     x = np.asarray(x_codes)
     if x.dtype != np.int64:
         raise ValueError(f"layer {spec.name!r}: input codes must be int64, got {x.dtype}")
@@ -368,17 +358,4 @@ def run_recurrent(spec: RecurrentSpec, x_codes: np.ndarray, trace: bool = False,
             f"layer {spec.name!r} ({spec.cell.upper()}): input shape {x.shape}, expected (n, "
             f"{spec.n_timesteps}, {spec.n_in})"
         )
-    x = np.ascontiguousarray(x.reshape(n, *expected))
-    module = lstm if spec.cell == "lstm" else gru
-    return module.run(spec, prepared, x, trace, count)
-
-
-def run_layer(spec: RecurrentSpec, x_codes: np.ndarray, want_trace: bool, types: dict,
-              want_counts: bool = True) -> tuple:
-    """The ``fxsim.runners`` protocol: ``(out codes, {quantity: (overflowed, total)}, internals | None)``.
-
-    ``types`` is filled with the type of each counted quantity.
-    """
-    res = run_recurrent(spec, x_codes, trace=want_trace, count=want_counts)
-    types.update(res.types)
-    return res.out, res.overflows, res.internals
+    return run(spec, prepared, np.ascontiguousarray(x.reshape(n, *expected)), trace, count)

@@ -45,7 +45,7 @@ def test_lut_uses_table_and_clips():
 
 
 def test_hard_sigmoid_and_tanh():
-    slope_t, shift_t = FixedType(16, 0, False), FixedType(2, 0, False)
+    slope_t = FixedType(16, 0, False)
     slope = int(to_codes([0.2], slope_t)[0])
     assert slope == 13107  # floor(0.2 * 65536)
     x = np.array([[0, 4 << 4, -(4 << 4), 1 << 4]], dtype=np.int64)  # frac 4: 0, 4, -4, 1
@@ -85,7 +85,7 @@ def test_stable_softmax_of_equal_inputs():
     inv_table = softmax_inv_table(1024, t, t)
     x = np.full((1, 4), 5, dtype=np.int64)
     out, counts = _out(x.shape, 5)
-    act.softmax_table_batch(x, x_t.frac, x_t.width, True, norm.spec, exp_table, t.frac, 4, t.spec, t.spec,
+    act.softmax_table_batch(x, x_t.width, x_t.frac, True, norm.spec, exp_table, t.frac, 4, t.spec, t.spec,
                             inv_table, t.frac, 10, act.reduce_plan(4), FixedType(16, 6).spec, out, counts)
     assert out.tolist() == [[256, 256, 256, 256]]  # 0.25 with 10 fractional bits
 

@@ -18,15 +18,9 @@ import pytest
 
 from fxsim.fixed import FixedType, Overflow, Rounding, cast, count_overflows
 from fxsim.ir import InputSpec, RecurrentSpec
-from fxsim.kernels.dense import (
-    BLOCK,
-    LATENCY_ORDER,
-    dense_batch,
-    dense_order,
-    n_blocks,
-    products_fit_int32,
-    row_max_abs,
-)
+from fxsim.kernels.blocks import BLOCK, n_blocks, row_max_abs
+from fxsim.kernels.dense import DENSE, DENSE_COUNTERS, dense_batch, products_fit_int32
+from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
 from fxsim.model import FxModel
 
 
@@ -49,7 +43,7 @@ def _run_dense(x, x_t, w, w_t, bias_acc, accum, order, count):
     n, n_out = x.shape[0], w.shape[1]
     wide = FixedType(62, 30)  # the result type: no final cast effects, so out == accumulators
     out = np.empty((n, n_out), dtype=np.int64)
-    counts = np.zeros((n_blocks(n), 3), dtype=np.int64)
+    counts = np.zeros((n_blocks(n), len(DENSE_COUNTERS)), dtype=np.int64)
     dense_batch(x, x_t.frac, w, w_t.frac, bias_acc, order, accum.spec, wide.spec, out, counts, count)
     return cast(out, wide, accum), counts.sum(axis=0)
 
@@ -83,7 +77,7 @@ def test_dense_block_loops_match_the_step_by_step_definition(case):
                 where = f"{accum} {n_in}x{n_out} {strategy} count={count}"
                 np.testing.assert_array_equal(got, want, err_msg=where)
                 if count:
-                    assert (counts[0], counts[1]) == (want_prod, want_acc), where
+                    assert (counts[DENSE.product], counts[DENSE.accumulator]) == (want_prod, want_acc), where
 
 
 @pytest.mark.parametrize("d", [0, 1, 15, 30, 31])

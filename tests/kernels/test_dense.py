@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from fxsim.fixed import FixedType
-from fxsim.kernels.dense import LATENCY_ORDER, bias_to_accum, dense_batch, dense_order, scale_batch
+from fxsim.kernels.dense import bias_to_accum, dense_batch
+from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
+from fxsim.kernels.scale import scale_batch
 
 
 def _run(x, x_frac, w, w_frac, bias_acc, order, accum, result):

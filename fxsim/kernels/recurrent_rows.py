@@ -1,0 +1,168 @@
+"""Row operations of the LSTM and GRU cells (``nnet_recurrent.h``, ``nnet_recr_activations.h``).
+
+Each takes rows of codes of one block (samples innermost, :mod:`fxsim.kernels.blocks`),
+writes its result cast to the given type and returns how many values overflowed.
+The activations are ``nnet::activation::{sigmoid,tanh,relu}``: lookup tables already cast
+to ``accum_t`` (:func:`accum_table`), or relu.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from fxsim._jit_cache import njit
+from fxsim.fixed import FixedType, requantize, requantize_row
+from fxsim.kernels.blocks import STEPS_PER_LOAD, step_input
+from fxsim.kernels.counters import RECURRENT_DENSE_COUNTERS, counter_index
+from fxsim.kernels.dense import dense_accumulate
+from fxsim.kernels.lut import lut_index
+
+#: Activation codes the kernels take (``nnet::activation::<name>``).
+SIGMOID = 0
+TANH = 1
+RELU = 2
+ACTIVATIONS = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
+
+#: A recurrent layer's kernel arguments, as the cells take them.
+#:
+#: ``x_frac, w_frac, rw_frac``: fractional bits of the input, weight and recurrent weight
+#: types; ``weight [n_in, k n]``, ``recurrent_weight [n, k n]``: codes (Keras layout, k
+#: gates); ``bias_acc, recurrent_bias_acc [k n]``: biases already cast to ``accum_t``
+#: (``fxsim.kernels.dense.bias_to_accum``); ``order_x, order_h``: accumulation orders of
+#: the two dense products (``fxsim.kernels.dense_order``; ``[0, 4]`` for Latency);
+#: ``accum, result``: ``FixedType.spec`` of ``accum_t`` and ``result_t``; ``recr_table,
+#: act_table``: the recurrent activation's and the activation's tables (:func:`accum_table`,
+#: empty for relu); ``recr_kind, act_kind``: ``SIGMOID``, ``TANH`` or ``RELU``.
+CellArgs = namedtuple("CellArgs", (
+    "x_frac", "weight", "w_frac", "recurrent_weight", "rw_frac", "bias_acc", "recurrent_bias_acc",
+    "order_x", "order_h", "accum", "result", "recr_table", "act_table", "recr_kind", "act_kind",
+))
+
+_DENSE = counter_index("RecurrentDenseCounter", RECURRENT_DENSE_COUNTERS)  # each cell's first counters
+
+
+@njit(cache=True, inline="always")
+def block_buffers(x, args, n_gates, n_b):
+    """The arrays of a cell's block of ``n_b`` samples, with ``n_gates`` gates.
+
+    Every quantity is held as ``[rows, n_b]`` (samples innermost), so each step of the
+    cell is a vectorised loop over the block. Returns ``n_state``, the input buffer ``xs``
+    (:func:`~fxsim.kernels.blocks.step_input`), the two projections ``zx, zh [n_gates *
+    n_state, n_b]``, the hidden state ``h [n_state, n_b]`` (zeros), and ``zx, zh, h`` as
+    flat views.
+    """
+    n_state = args.recurrent_weight.shape[0]
+    n_rows = n_gates * n_state
+    xs = np.empty((min(STEPS_PER_LOAD, x.shape[1]), x.shape[2], n_b), dtype=np.int64)
+    zx = np.empty((n_rows, n_b), dtype=np.int64)
+    zh = np.empty((n_rows, n_b), dtype=np.int64)
+    h = np.zeros((n_state, n_b), dtype=np.int64)
+    return n_state, xs, zx, zh, h, zx.reshape(n_rows * n_b), zh.reshape(n_rows * n_b), h.reshape(n_state * n_b)
+
+
+@njit(cache=True, inline="always")
+def project_step(x, s0, t, xs, h, args, zx, zh, counts, count):
+    """Both dense products of time step ``t``: ``zx = dense_A(x_t, W, b)``, ``zh = dense_A(h, U, br)``.
+
+    ``counts`` is the block's row of a cell's counters (the first four are
+    ``RECURRENT_DENSE_COUNTERS``); ``count`` as :func:`~fxsim.kernels.dense.dense_accumulate`.
+    """
+    xt = step_input(x, s0, t, xs)
+    dense_accumulate(xt, args.x_frac, args.weight, args.w_frac, args.bias_acc, args.order_x, args.accum, zx,
+                     counts[_DENSE.input_product:_DENSE.input_accumulator + 1], count)
+    dense_accumulate(h, args.result[1], args.recurrent_weight, args.rw_frac, args.recurrent_bias_acc, args.order_h,
+                     args.accum, zh, counts[_DENSE.recurrent_product:_DENSE.recurrent_accumulator + 1], count)
+
+
+def accum_table(table: np.ndarray, table_t: FixedType, accum_t: FixedType) -> np.ndarray:
+    """A lookup table's entries cast to ``accum_t`` (``nnet::activation`` returns ``accum_t(table[i])``).
+
+    Each entry is packed as ``2 * code + overflowed`` (``overflowed`` 1 where the cast
+    overflowed), so the kernels read code and flag with one load instead of casting
+    per value.
+    """
+    t = np.ascontiguousarray(table, dtype=np.int64)
+    packed = np.empty_like(t)
+    _cast_packed(t, table_t.frac, accum_t.spec, packed)
+    return packed
+
+
+@njit(cache=True)
+def _cast_packed(src, src_frac, dst, out):
+    for k in range(src.shape[0]):
+        c, o = requantize(src[k], src_frac, dst)
+        out[k] = 2 * c + o  # |c| < 2**61, so this fits
+
+
+@njit(cache=True)
+def activate_row(v, v_frac, kind, table, accum, out):
+    """``nnet::activation::<kind><data_T, accum_t>`` on a row of codes, into ``out``.
+
+    Parameters
+    ----------
+    v, v_frac : the input codes and their type's fractional bits.
+    kind : ``SIGMOID``, ``TANH`` (``table``: the lookup table already cast to
+        ``accum_t``, packed by :func:`accum_table`) or ``RELU``
+        (``v > 0 ? accum_t(v) : 0``; no table).
+    accum : ``accum_t.spec``, the output type.
+
+    Returns
+    -------
+    (overflowed, clipped) : how many casts to ``accum_t`` overflowed, how many table
+        indices were clamped (inputs outside the table range).
+    """
+    if kind == RELU:
+        for k in range(v.shape[0]):
+            out[k] = max(v[k], 0)  # accum_t(0) is 0 in every type
+        return requantize_row(out, v_frac, accum, out), 0
+    n_table = table.shape[0]
+    shift = 4 if kind == SIGMOID else 3
+    n_over = 0
+    n_clip = 0
+    # indices first (a vectorised loop), then the table reads (a gather, which stays scalar)
+    for k in range(v.shape[0]):
+        idx, clipped = lut_index(v[k], v_frac, n_table, shift)
+        out[k] = idx
+        n_clip += clipped
+    for k in range(v.shape[0]):
+        entry = table[np.uint64(out[k])]  # index in [0, N): unsigned, so no negative-index wraparound
+        out[k] = entry >> 1
+        n_over += entry & 1
+    return n_over, n_clip
+
+
+@njit(cache=True)
+def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
+    """``out = result_t(a1*b1 + a2*b2)`` per element, the sum exact (C++ evaluates the expression exactly).
+
+    ``f1``/``f2`` are the fractional bits of the two exact products. Returns the overflow count.
+    """
+    f = f1 if f1 > f2 else f2
+    s1 = f - f1
+    s2 = f - f2
+    if a2.ctypes.data == out.ctypes.data:  # the state updated in place (h, c): read it as out,
+        # so the compiler does not see two names for one array and fall back to a scalar loop
+        for k in range(out.shape[0]):
+            out[k] = ((a1[k] * b1[k]) << s1) + ((out[k] * b2[k]) << s2)
+    else:
+        for k in range(out.shape[0]):
+            out[k] = ((a1[k] * b1[k]) << s1) + ((a2[k] * b2[k]) << s2)
+    return requantize_row(out, f, result, out)
+
+
+@njit(cache=True)
+def sum_row(a, b, frac, t, out):
+    """``out = t(a + b)`` per element for codes with ``frac`` fractional bits; returns the overflow count."""
+    for k in range(out.shape[0]):
+        out[k] = a[k] + b[k]
+    return requantize_row(out, frac, t, out)
+
+
+@njit(cache=True)
+def product_row(a, b, frac, t, out):
+    """``out = t(a * b)`` per element, the product having ``frac`` fractional bits; returns the overflow count."""
+    for k in range(out.shape[0]):
+        out[k] = a[k] * b[k]
+    return requantize_row(out, frac, t, out)
