@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from fxsim.finetune.result import FineTuned
+from fxsim.finetuning.result import FineTuned
 
 
 def _clone(model: Any):
@@ -90,14 +90,14 @@ def finetune(
 
     Raises
     ------
-    fxsim.finetune.graph.GraphError : a layer the exact graph cannot express (named).
+    fxsim.finetuning.graph.GraphError : a layer the exact graph cannot express (named).
     ValueError : bad inputs or labels, bad settings.
     """
     import tensorflow as tf
     from tqdm.auto import tqdm
 
     from fxsim.evaluate import check_inputs, emulate, evaluate
-    from fxsim.finetune.graph import ExactGraph
+    from fxsim.finetuning.graph import ExactGraph
     from fxsim.frontends.keras import input_shape, load_model
     from fxsim.metrics import check_labels
 

@@ -4,7 +4,7 @@ Every tensor of the training graph holds *values* (``code * 2**-F``) in float64.
 A value of a type up to 53 bits wide is exact in float64, and so are the scalings by
 powers of two that turn it into its code and back, the products of two such values
 and exact sums of them while they need at most 53 significant bits (the graph checks
-that statically, :mod:`fxsim.finetune.graph`). So the forward pass computes the very
+that statically, :mod:`fxsim.finetuning.graph`). So the forward pass computes the very
 codes hls4ml's C simulation computes; the rounding and overflow rules are those of
 ``ap_fixed_base.h`` as :mod:`fxsim.fixed` states them (TRN floor, TRN_ZERO, RND,
 RND_ZERO, RND_INF, RND_MIN_INF, RND_CONV; WRAP, SAT, SAT_ZERO, SAT_SYM) and are tested

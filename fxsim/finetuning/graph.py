@@ -24,7 +24,7 @@ exact fixed-point values, the very codes of hls4ml's C simulation:
 
 The tables come from :mod:`fxsim.kernels.lut` (built once, as the emulator builds
 them). The backward pass uses the straight-through estimators of
-:mod:`fxsim.finetune.ste`. A layer or setting the graph cannot express exactly raises
+:mod:`fxsim.finetuning.ste`. A layer or setting the graph cannot express exactly raises
 :class:`GraphError` naming it; there is no float fall-back.
 """
 
@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from fxsim.finetune import ste
-from fxsim.finetune.ste import EXACT_BITS, F64, exact_cast, scale
+from fxsim.finetuning import ste
+from fxsim.finetuning.ste import EXACT_BITS, F64, exact_cast, scale
 from fxsim.fixed import FixedType, cast as np_cast, from_codes, to_codes, weight_codes
 from fxsim.ir import (
     ActivationSpec,
