@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     import fxsim
-    from fxsim.finetune import finetune
+    from fxsim.finetuning import finetune
     from fxsim.models import zoo
     from fxsim.models.datasets import toptag
 

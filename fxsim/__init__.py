@@ -66,5 +66,5 @@ __all__ = [
     "weight_codes",
 ]
 
-from fxsim.finetune import FineTuned, finetune  # noqa: E402  (light: TensorFlow loads only when finetune runs)
+from fxsim.finetuning import FineTuned, finetune  # noqa: E402  (light: TensorFlow loads only when finetune runs)
 __all__ += ["FineTuned", "finetune"]

@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     from fxsim.doctor import ConversionRefused
-    from fxsim.finetune import finetune
-    from fxsim.finetune.graph import GraphError
+    from fxsim.finetuning import finetune
+    from fxsim.finetuning.graph import GraphError
 
     try:
         result = finetune(model, precision, x, y, validation=(xv, yv), epochs=args.epochs,

@@ -11,8 +11,8 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 import fxsim  # noqa: E402
-from fxsim.finetune import FineTuned, finetune  # noqa: E402
-from fxsim.finetune.graph import ExactGraph  # noqa: E402
+from fxsim.finetuning import FineTuned, finetune  # noqa: E402
+from fxsim.finetuning.graph import ExactGraph  # noqa: E402
 
 PRECISION = "ap_fixed<8,3>"
 

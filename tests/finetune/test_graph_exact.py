@@ -19,8 +19,8 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 import fxsim  # noqa: E402
-from fxsim.finetune import ste  # noqa: E402
-from fxsim.finetune.graph import ExactGraph, GraphError  # noqa: E402
+from fxsim.finetuning import ste  # noqa: E402
+from fxsim.finetuning.graph import ExactGraph, GraphError  # noqa: E402
 from fxsim.fixed import FixedType, Overflow, Rounding  # noqa: E402
 
 N = 1000
