@@ -5,8 +5,10 @@
    and a small top-tagging set generated with Pythia (fast mode, cached under
    ``data/cache``): evaluate at the QKeras precision, diagnose the gap at the width
    the model was trained at (every type ``ap_fixed<8,3>``), select bits for a
-   target, cross-check the selection with one real hls4ml C simulation, and write
-   the report to ``runs/demo/<model>/``.
+   target by EBOPs (fxsim's cost estimate), print the estimates of the best uniform
+   and the selected configurations, write the selection's hls4ml project and check
+   it with one real hls4ml C simulation (``runs/demo/<model>/hls4ml_build/``, as
+   ``fxsim build``), and write the report to ``runs/demo/<model>/``.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def run_model(name: str, x: np.ndarray, y: np.ndarray, out: Path, target: float,
     from fxsim.analysis.pipeline import bits_curve, diagnose, select_bits
     from fxsim.analysis.report import write_report
     from fxsim.analysis.study import Study
-    from fxsim.cli.scan import summary_lines
+    from fxsim.analysis.objective import CostModel, objective
+    from fxsim.cli.scan import build_selection, estimate_lines, summary_lines
     from fxsim.evaluate import evaluate
     from fxsim.models import zoo
 
@@ -87,17 +90,30 @@ def run_model(name: str, x: np.ndarray, y: np.ndarray, out: Path, target: float,
     worst = sorted(diag.gap.sources, key=lambda r: r.alone, reverse=True)[:3]
     print("  largest sources (metric lost alone): " + ", ".join(f"{r.name} {r.alone:+.4f}" for r in worst))
 
-    print(f"-- bit selection, target {target:g} x float --")
-    sel = select_bits(study, target, integers=range(1, 7), max_fractional=12, max_evaluations=250)
-    print("\n".join(summary_lines(study, sel)))
-    curve = bits_curve(study, fractionals=range(1, 11), qkeras_samples=1000)
+    print(f"-- bit selection by EBOPs, target {target:g} x float --")
+    costs = CostModel(study)
+    sel = select_bits(study, target, objective("ebops", study, costs), integers=range(1, 7), max_fractional=12,
+                      max_evaluations=250, verify=False)
     folder = out / name
+    built = None
+    estimates = {}
+    if sel.point is not None:
+        # the selection's hls4ml project, compiled and checked on the held-out jets (the C-simulation check)
+        built = build_selection(study, sel, folder / "hls4ml_build", name, progress=progress)
+        estimates = {"best uniform": costs.estimate(sel.uniform.point), "selected": costs.estimate(sel.point)}
+    print("\n".join(summary_lines(study, sel)))
+    print("\n".join(estimate_lines(estimates)))
+    if built is not None:
+        print(f"  hls4ml project of the selection: {built.project} (estimate.json, summary.md beside it)")
+    curve = bits_curve(study, fractionals=range(1, 11), qkeras_samples=1000)
     files = write_report(folder, study, diagnosis=diag, selection=sel, curve=curve, title=f"fxsim demo: {name}",
                          meta={"model": f"{name} (shipped QAT model, {info['dataset']})",
                                "data": f"{len(x):,} generated top-tagging jets (Pythia 8, fast mode, cached): "
                                        f"{len(study.x):,} for the searches, {len(study.x_holdout):,} held out",
                                "diagnosed precision": f"every type ap_fixed<{bits},{integer + 1}> (the trained width)",
-                               "target": f"{target:g} x float AUC"})
+                               "target": f"{target:g} x float AUC", "objective": "ebops",
+                               "hls4ml project of the selection": str(folder / "hls4ml_build")},
+                         costs=costs, estimates=estimates)
     print(f"report: {files[0]}  (plots: {', '.join(p.name for p in files if p.suffix == '.png')})")
     print(f"[{name}: {time.perf_counter() - t0:.0f} s]")
     v = sel.verification
