@@ -13,7 +13,8 @@ codes and types), cached by point. :func:`objective` turns a name into the calla
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fxsim.analysis.space import Point
 

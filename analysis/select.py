@@ -244,7 +244,10 @@ def greedy_search(evaluate: Evaluate, space: Space, start: Point, threshold: flo
         # objective does not see, such as biases or table sizes, still save resources)
         after = _shrink(space, current, move)
         lost = max(loss[move][0], 0.0) + slack
-        saving = saved[move] if callable(objective) else _cost(space, current, objective) - _cost(space, after, objective)
+        if callable(objective):
+            saving = saved[move]
+        else:
+            saving = _cost(space, current, objective) - _cost(space, after, objective)
         secondary = _secondary(space, current) - _secondary(space, after)
         return saving / lost, secondary / lost
 

@@ -219,8 +219,9 @@ def build(model: Any, precision: Any, x: np.ndarray, y: np.ndarray | None = None
     if labels is not None:
         from fxsim.metrics import classification_metrics
 
-        metrics = {"fxsim": classification_metrics(labels, em.predict(x).reshape(len(x), -1), names=("accuracy", "auc")),
-                   "csim": classification_metrics(labels, y_csim, names=("accuracy", "auc"))}
+        names = ("accuracy", "auc")
+        metrics = {"fxsim": classification_metrics(labels, em.predict(x).reshape(len(x), -1), names=names),
+                   "csim": classification_metrics(labels, y_csim, names=names)}
     result = BuildResult(out, project, name or getattr(keras_model, "name", "model"), backend, part, clock_period,
                          em.hls_config, len(x), check.compared, check.mismatches, check.first, b.compile_seconds,
                          predict_s, metrics, est)
@@ -334,8 +335,9 @@ def _synthesize(hls_model: Any) -> tuple[dict | None, str]:
 
 
 #: (label, Estimate attribute, key of hls4ml's CSynthesisReport)
-_COMPARED = (("LUT", "lut", "LUT"), ("FF", "ff", "FF"), ("DSP", "dsp", "DSP"), ("BRAM_18K", "bram_18k", "BRAM_18K"),
-             ("latency (cycles)", "latency_cycles", "WorstLatency"), ("interval (cycles)", "interval_cycles", "IntervalMax"))
+_COMPARED = (("LUT", "lut", "LUT"), ("FF", "ff", "FF"), ("DSP", "dsp", "DSP"),
+             ("BRAM_18K", "bram_18k", "BRAM_18K"), ("latency (cycles)", "latency_cycles", "WorstLatency"),
+             ("interval (cycles)", "interval_cycles", "IntervalMax"))
 
 
 def synthesis_rows(estimate: Any, report: dict | None) -> list[list[str]]:
