@@ -53,10 +53,18 @@ class ClusterEvaluationError(RuntimeError):
         self.failures = failures
         lines = [f"{len(failures)} of {total} evaluations failed on the Dask cluster:"]
         for point, err in failures[:5]:
-            lines.append(f"  {type(err).__name__}: {err}  (point {point.key[:120]}...)")
+            lines.append(f"  {type(err).__name__}: {err}  (point {_describe(point)})")
         if len(failures) > 5:
             lines.append(f"  ... and {len(failures) - 5} more")
         super().__init__("\n".join(lines))
+
+
+def _describe(point: Point) -> str:
+    try:
+        text = point.key
+    except Exception:  # a malformed point (the reason it failed) may have no key
+        text = repr(point)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 # --- what a worker receives -------------------------------------------------------------------
@@ -216,7 +224,8 @@ class DaskEvaluator:
         self.payload = StudyPayload.from_study(study)
         client.register_plugin(StudyCache(), name=PLUGIN_NAME)
         # once per worker, straight from here to each (not through the scheduler); workers that
-        # join later fetch it from a peer
+        # join later fetch it from a peer. (dask's active memory manager may later drop extra
+        # replicas; a worker then fetches it again from a peer before its next task)
         self._data = client.scatter(self.payload, broadcast=True, hash=False)
 
     @classmethod
@@ -325,10 +334,6 @@ class DaskEvaluator:
     def builds(self) -> dict[str, int]:
         """Per worker address, how many studies it has rebuilt (one per evaluator it served)."""
         return self.client.run(_builds_on_worker)
-
-    def holders(self) -> list[str]:
-        """The workers holding the shipped data."""
-        return sorted(self.client.who_has([self._data]).get(self._data.key, ()))
 
     def close(self) -> None:
         """Drop the shipped data and the workers' studies; close the client (and cluster) when owned."""
