@@ -39,7 +39,12 @@ ACTIVATIONS = {
     "linear": lambda x: x,
 }
 #: QKeras activation quantizers and the float function behind them.
-_QKERAS_FLOAT = {"quantized_tanh": "tanh", "quantized_sigmoid": "sigmoid", "quantized_relu": "relu", "quantized_bits": "linear"}
+_QKERAS_FLOAT = {
+    "quantized_tanh": "tanh",
+    "quantized_sigmoid": "sigmoid",
+    "quantized_relu": "relu",
+    "quantized_bits": "linear",
+}
 
 
 def activation_name(act: Any) -> str:
@@ -174,7 +179,9 @@ def drift(layer: str, state: str, hardware: np.ndarray, reference: np.ndarray, t
     hardware = np.asarray(hardware, dtype=np.float64)
     reference = np.asarray(reference, dtype=np.float64)
     if hardware.shape != reference.shape:
-        raise ValueError(f"{layer}/{state}: hardware states {hardware.shape} and float states {reference.shape} differ in shape")
+        raise ValueError(
+            f"{layer}/{state}: hardware states {hardware.shape} and float states {reference.shape} differ in shape"
+        )
     d = (hardware - reference).reshape(hardware.shape[0], hardware.shape[1], -1)
     a = np.abs(d)
     per_step = a.transpose(1, 0, 2).reshape(a.shape[1], -1)

@@ -119,7 +119,9 @@ def decompose(study, point: Point | None = None, desc: str = "gap") -> Gap:
         if not own:
             continue
         keys = _closure(space, own)
-        plans.append((info.name, info.kind, own, keys, _recover_point(space, point, keys), _alone_point(space, point, keys)))
+        plans.append(
+            (info.name, info.kind, own, keys, _recover_point(space, point, keys), _alone_point(space, point, keys))
+        )
     for source in SOURCES:
         if source == "overflow":
             recover = space.widen_integers(point)
@@ -131,7 +133,9 @@ def decompose(study, point: Point | None = None, desc: str = "gap") -> Gap:
         if not own:
             continue
         keys = _closure(space, own)
-        plans.append((source, "source", own, keys, _recover_point(space, point, keys), _alone_point(space, point, keys)))
+        plans.append(
+            (source, "source", own, keys, _recover_point(space, point, keys), _alone_point(space, point, keys))
+        )
     points = [point, generous] + [p for plan in plans for p in plan[4:]]
     metrics = study.evaluate(points, desc)
     hw, gen = metrics[0], metrics[1]

@@ -66,8 +66,9 @@ def bits_curve(study: Study, integers: Sequence[int] = CURVE_INTEGERS, fractiona
     return rows
 
 
-def diagnose(study: Study, point: Point | None = None, curve: bool = True, curve_fractionals: Sequence[int] = range(1, 11),
-             qkeras_samples: int | None = 5000, drift_samples: int = 2000, hist_samples: int = 1000) -> Diagnosis:
+def diagnose(study: Study, point: Point | None = None, curve: bool = True,
+             curve_fractionals: Sequence[int] = range(1, 11), qkeras_samples: int | None = 5000,
+             drift_samples: int = 2000, hist_samples: int = 1000) -> Diagnosis:
     """Diagnose the accuracy gap of ``point`` (default: the study's base precision)."""
     t0 = time.perf_counter()
     point = point or study.space.base
@@ -177,14 +178,16 @@ def select_bits(study: Study, target: float = 0.95, objective: str = "bits", int
     float_holdout = study.float_metric(holdout=True) if held else None
     holdout_threshold = target * float_holdout if held else None
     n0, s0 = study.timing.evaluations, study.timing.total_s
-    _, rows = fewest_uniform_bits(study.evaluator("uniform bisection"), study.space, threshold, integers, max_fractional)
+    _, rows = fewest_uniform_bits(study.evaluator("uniform bisection"), study.space, threshold, integers,
+                                  max_fractional)
     notes: list[str] = []
     best = _uniform_choice(study, rows, threshold, holdout_threshold, max_fractional, notes)
     sel = Selection(target, threshold, float_metric, objective, best, rows, None,
                     holdout_threshold=holdout_threshold, float_holdout=float_holdout, notes=notes)
     if best is None:
         notes.append(f"no uniform precision up to {max_fractional} fractional bits reaches {threshold:.4f} "
-                     f"({target:g} x float {float_metric:.4f}){' on both sample sets' if held else ''}; nothing selected")
+                     f"({target:g} x float {float_metric:.4f}){' on both sample sets' if held else ''}; "
+                     "nothing selected")
     else:
         sel.point, sel.metric = best.point, best.metric
         if search:

@@ -118,7 +118,8 @@ def value_ranges(hists: Sequence, stem: str | Path, title: str = "") -> list[Pat
                 continue
             height = 0.85 * counts / counts.max()
             if "alpha" in style:
-                ax.bar(centers, height, width=1.0, bottom=y0 - 0.42, color=style["color"], alpha=style["alpha"], zorder=1)
+                ax.bar(centers, height, width=1.0, bottom=y0 - 0.42, color=style["color"], alpha=style["alpha"],
+                       zorder=1)
             else:  # outline of each run of occupied bins
                 occupied = np.flatnonzero(counts > 0)
                 runs = np.split(occupied, np.flatnonzero(np.diff(occupied) > 1) + 1)

@@ -22,7 +22,10 @@ from fxsim.fixed import FixedType, from_codes
 from fxsim.kernels.gru import GRU_TRACE
 from fxsim.kernels.lstm import LSTM_TRACE
 
-_TRACE_ROLES = {"gru": {name: role for name, _, role in GRU_TRACE}, "lstm": {name: role for name, _, role in LSTM_TRACE}}
+_TRACE_ROLES = {
+    "gru": {name: role for name, _, role in GRU_TRACE},
+    "lstm": {name: role for name, _, role in LSTM_TRACE},
+}
 
 
 def _span(values: np.ndarray, lo: float, hi: float) -> tuple[float, float]:

@@ -73,7 +73,8 @@ def _diagnosis_md(diag: Diagnosis, study, plot_files: dict[str, list[Path]], out
     lines += _table(["stage", study.metric, "change"], [(s, _f(m), _signed(d)) for s, m, d in g.stages()])
     lines += ["Hardware = hls4ml 1.3.0's C simulation of this configuration, computed bit for bit by fxsim. "
               "\"All types generous\" puts every type at "
-              "`ap_fixed<28,10>` (tables `ap_fixed<24,4>` with 4096 entries): what is left there is not a precision problem.", ""]
+              "`ap_fixed<28,10>` (tables `ap_fixed<24,4>` with 4096 entries): "
+              "what is left there is not a precision problem.", ""]
     if "gap_bars" in plot_files:
         lines += [f"![gap bars]({plot_files['gap_bars'][0].relative_to(out)})", ""]
     lines += ["## Gap by layer", "",
@@ -97,15 +98,17 @@ def _diagnosis_md(diag: Diagnosis, study, plot_files: dict[str, list[Path]], out
         lines += ["## Recurrent state drift (hardware − float, per time step)", ""]
         rows = []
         for d in diag.drifts:
-            rows.append([f"{d.layer}.{d.state}", str(d.type), f"{d.mean_abs[0] / d.lsb:.2f}", f"{d.mean_abs[-1] / d.lsb:.2f}",
-                         f"{d.p99[-1] / d.lsb:.1f}", f"{d.max_abs[-1]:.4g}", f"{d.growth():.2f}"])
+            rows.append([f"{d.layer}.{d.state}", str(d.type), f"{d.mean_abs[0] / d.lsb:.2f}",
+                         f"{d.mean_abs[-1] / d.lsb:.2f}", f"{d.p99[-1] / d.lsb:.1f}", f"{d.max_abs[-1]:.4g}",
+                         f"{d.growth():.2f}"])
         lines += _table(["state", "type", "mean |Δ| step 1 (LSB)", f"mean |Δ| step {diag.drifts[0].steps} (LSB)",
                          "p99 last step (LSB)", "max |Δ| last step", "growth last/first"], rows)
         if "state_drift" in plot_files:
             lines += [f"![state drift]({plot_files['state_drift'][0].relative_to(out)})", ""]
     if diag.histograms:
         lines += ["## Value ranges against the types", "",
-                  "Reference values from fxsim at a generous precision; *over*: reference values that overflow the type "
+                  "Reference values from fxsim at a generous precision; *over*: reference values that overflow "
+                  "the type "
                   "(after its rounding); *fxsim*: values that wrapped or saturated at this precision, as fxsim counted "
                   "them; *< LSB*: non-zero reference values below one LSB.", ""]
         rows = [[h.label, str(h.type), f"[{h.ref_min:.4g}, {h.ref_max:.4g}]", f"[{h.type.min:g}, {h.type.max:g}]",
@@ -140,28 +143,33 @@ def _selection_md(sel: Selection, study, plot_files: dict[str, list[Path]], out:
              f"float {study.metric} is {_f(sel.float_metric)}, so the threshold is **{_f(sel.threshold)}**."]
     if held:
         lines[-1] += (f" Every choice is confirmed on {len(study.x_holdout):,} held-out samples (float "
-                      f"{_f(sel.float_holdout)}, threshold **{_f(sel.holdout_threshold)}**), which the searches never see.")
+                      f"{_f(sel.float_holdout)}, threshold **{_f(sel.holdout_threshold)}**), "
+                      "which the searches never see.")
     lines += [""]
     if sel.uniform is None:
         lines += [f"- {n}" for n in sel.notes] + [""]
         return lines
     u = sel.uniform
     cu = space.costs(u.point)
-    head = ["configuration", "what", f"{study.metric} (search)"] + ([f"{study.metric} (held out)"] if held else []) + [
-        "total bits", "multiplier cost", "table bits"]
+    head = (["configuration", "what", f"{study.metric} (search)"]
+            + ([f"{study.metric} (held out)"] if held else [])
+            + ["total bits", "multiplier cost", "table bits"])
     rows = [["best uniform (seed criterion)", f"ap_fixed<{u.width},{u.integer + 1}> everywhere", _f(u.metric)]
-            + ([_f(sel.uniform_holdout)] if held else []) + [cu["total_bits"], f"{cu['multiplier_cost']:,}", f"{cu['table_bits']:,}"]]
+            + ([_f(sel.uniform_holdout)] if held else [])
+            + [cu["total_bits"], f"{cu['multiplier_cost']:,}", f"{cu['table_bits']:,}"]]
     if sel.search is not None:
         cs = space.costs(sel.point)
         what = f"{len(sel.search.steps) - sel.backoff} moves from the uniform point" + (
             " after trimming integer bits to the value ranges" if sel.trimmed else "")
         rows.append([f"selected: per-knob search ({sel.objective})", what, _f(sel.metric)]
-                    + ([_f(sel.metric_holdout)] if held else []) + [cs["total_bits"], f"{cs['multiplier_cost']:,}", f"{cs['table_bits']:,}"])
+                    + ([_f(sel.metric_holdout)] if held else [])
+                    + [cs["total_bits"], f"{cs['multiplier_cost']:,}", f"{cs['table_bits']:,}"])
     lines += _table(head, rows)
     if sel.search is not None:
         cs = space.costs(sel.point)
         saved = cu["total_bits"] - cs["total_bits"]
-        lines += [f"The selected configuration uses **{cs['total_bits']} total bits against {cu['total_bits']}** for the best "
+        lines += [f"The selected configuration uses **{cs['total_bits']} total bits against {cu['total_bits']}** "
+                  "for the best "
                   f"uniform precision ({-saved:+d}), and a multiplier cost of {cs['multiplier_cost']:,} against "
                   f"{cu['multiplier_cost']:,}. *Total bits* sums the width of every type of every layer (lookup-table "
                   "entry types included; the uniform point keeps hls4ml's default table type); the *multiplier cost* "
@@ -190,10 +198,14 @@ def _selection_md(sel: Selection, study, plot_files: dict[str, list[Path]], out:
               f"({per:.2f} s per configuration: hls4ml conversion plus emulation, measured)."]
     if v is not None and not v.cached_build:
         csim_per = v.compile_s + v.predict_s * n / max(v.n_samples, 1)
-        lines += [f"One C simulation of one configuration took {v.compile_s:.1f} s to build and {v.predict_s:.1f} s to run "
-                  f"{v.n_samples:,} samples (measured), i.e. about {csim_per:.0f} s per configuration on {n:,} samples; "
-                  f"{sel.fxsim_configs} configurations would take about {csim_per * sel.fxsim_configs / 60:.0f} minutes "
-                  f"(extrapolated from that one measurement), {csim_per * sel.fxsim_configs / max(sel.fxsim_seconds, 1e-9):.0f}× "
+        lines += [f"One C simulation of one configuration took {v.compile_s:.1f} s to build and "
+                  f"{v.predict_s:.1f} s to run "
+                  f"{v.n_samples:,} samples (measured), i.e. about {csim_per:.0f} s per configuration on "
+                  f"{n:,} samples; "
+                  f"{sel.fxsim_configs} configurations would take about "
+                  f"{csim_per * sel.fxsim_configs / 60:.0f} minutes "
+                  f"(extrapolated from that one measurement), "
+                  f"{csim_per * sel.fxsim_configs / max(sel.fxsim_seconds, 1e-9):.0f}× "
                   "fxsim's time."]
     lines += [""]
     points = {"best uniform": u.point}
@@ -314,14 +326,16 @@ def _estimates_md(estimates: dict) -> list[str]:
             u, s = getattr(estimates["best uniform"], attr), getattr(estimates["selected"], attr)
             row.append(f"{s / u:.2f}" if u else "–")
         rows.append(row)
-    rows.append(["fits the device"] + ["yes" if estimates[k].fits() else "NO" for k in labels] + ([""] if ratio else []))
+    rows.append(["fits the device"] + ["yes" if estimates[k].fits() else "NO" for k in labels]
+                + ([""] if ratio else []))
     return lines + _table(head, rows)
 
 
 def _write_evaluations(path: Path, study) -> Path:
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["metric", "total_bits", "multiplier_cost", "table_bits", "convert_s", "predict_s", "error", "point"])
+        w.writerow(["metric", "total_bits", "multiplier_cost", "table_bits", "convert_s", "predict_s", "error",
+                    "point"])
         for e in study.evaluated():
             c = study.space.costs(e.point)
             w.writerow([e.metric, c["total_bits"], c["multiplier_cost"], c["table_bits"], f"{e.convert_s:.4f}",
@@ -329,7 +343,8 @@ def _write_evaluations(path: Path, study) -> Path:
     return path
 
 
-def _results(study, diagnosis: Diagnosis | None, selection: Selection | None, curve: list[dict], meta: dict | None) -> dict:
+def _results(study, diagnosis: Diagnosis | None, selection: Selection | None, curve: list[dict],
+             meta: dict | None) -> dict:
     out: dict[str, Any] = {"meta": meta or {}, "metric": study.metric, "samples": len(study.x), "curve": curve}
     if diagnosis is not None:
         g = diagnosis.gap

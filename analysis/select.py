@@ -66,7 +66,8 @@ def uniform_scan(evaluate: Evaluate, space: Space, integers: Sequence[int], frac
 
 
 def fewest_uniform_bits(evaluate: Evaluate, space: Space, threshold: float, integers: Sequence[int] = range(7),
-                        max_fractional: int = 16, rounding="TRN", overflow="WRAP") -> tuple[UniformRow | None, list[UniformRow]]:
+                        max_fractional: int = 16, rounding="TRN",
+                        overflow="WRAP") -> tuple[UniformRow | None, list[UniformRow]]:
     """The narrowest uniform precision whose metric is at least ``threshold``.
 
     For each integer width the smallest sufficient fractional width is found by

@@ -140,7 +140,8 @@ def _(spec: ir.RecurrentSpec, source):
     if spec.cell == "lstm":  # c = g*i + c*f; h = o*tanh(c)
         out += [Multipliers(n, acc, acc, "g*i"), Multipliers(n, res, acc, "c*f"), Multipliers(n, acc, acc, "o*tanh(c)")]
     else:  # r*(U_h h); h = hc*(1-z) + h*z
-        out += [Multipliers(n, acc, acc, "r*(Uh)"), Multipliers(n, acc, acc, "hc*(1-z)"), Multipliers(n, res, acc, "h*z")]
+        out += [Multipliers(n, acc, acc, "r*(Uh)"), Multipliers(n, acc, acc, "hc*(1-z)"),
+                Multipliers(n, res, acc, "h*z")]
     return tuple(out)
 
 
@@ -329,7 +330,9 @@ class Space:
             if key not in self._tie:
                 raise ValueError(f"{key[0]!r} has no knob {key[1]!r}; knobs: {self.keys}")
             if key in self.pinned:
-                raise ValueError(f"{key[0]}.{key[1]} cannot be changed through the hls4ml configuration: {self.pinned[key]}")
+                raise ValueError(
+                    f"{key[0]}.{key[1]} cannot be changed through the hls4ml configuration: {self.pinned[key]}"
+                )
             for member in self._tie[key]:
                 types[member] = t
         return Point(types, point.table_sizes)
@@ -345,7 +348,8 @@ class Space:
             new[layer] = int(n)
         return Point(point.types, new)
 
-    def uniform(self, integer: int, fractional: int, rounding="TRN", overflow="WRAP", base: Point | None = None) -> Point:
+    def uniform(self, integer: int, fractional: int, rounding="TRN", overflow="WRAP",
+                base: Point | None = None) -> Point:
         """Every type except the lookup tables set to ``ap_fixed<I+F+1, I+1>``.
 
         ``integer`` counts the bits above the binary point without the sign bit,

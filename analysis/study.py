@@ -180,7 +180,10 @@ class Study:
             got = getattr(spec, q if q == "table_t" else f"{q}_t", None) if spec is not None else None
             if got != want:
                 if got != self.space.base.types[(layer, q)]:
-                    raise ValueError(f"{layer}.{q}: asked hls4ml for {want}, it built {got} (base {self.space.base.types[(layer, q)]})")
+                    raise ValueError(
+                        f"{layer}.{q}: asked hls4ml for {want}, it built {got} "
+                        f"(base {self.space.base.types[(layer, q)]})"
+                    )
                 pinned[(layer, q)] = "hls4ml takes it from the layer's QKeras quantizer"
         self.space.pin(pinned)
 
@@ -219,7 +222,8 @@ class Study:
             return None
         return metric_value(self.metric, self.keras_scores("qkeras", holdout), self._split(holdout)[1])
 
-    def uniform_pair(self, integer: int, fractional: int, qkeras_samples: int | None = None) -> tuple[float, float | None]:
+    def uniform_pair(self, integer: int, fractional: int,
+                     qkeras_samples: int | None = None) -> tuple[float, float | None]:
         """Hardware and QKeras metric at the uniform width ``(I, F)``, as the seed study compared them.
 
         For a QKeras model every quantizer is first set to ``quantized_bits(I+F+1, I)``
@@ -320,7 +324,6 @@ class Study:
             except ValueError:
                 self._holdout[point.key] = float("-inf")
                 return self._holdout[point.key]
-            t1 = time.perf_counter()
             self._holdout[point.key] = metric_value(self.metric, fx.predict(x), y)
             self.timing.holdout_evaluations += 1
             self.timing.holdout_s += time.perf_counter() - t0
@@ -376,7 +379,10 @@ def _check_inputs(x: Any, shape: tuple[int, ...]) -> np.ndarray:
         raise ValueError(f"inputs must be numeric, got dtype {x.dtype}")
     x = np.ascontiguousarray(x, dtype=np.float64)  # float64: the C simulation's outputs read back exactly
     if x.ndim < 2 or x.shape[1:] != shape:
-        raise ValueError(f"inputs of shape {x.shape} do not match the model input {shape}; expected (n, {', '.join(map(str, shape))})")
+        raise ValueError(
+            f"inputs of shape {x.shape} do not match the model input {shape}; "
+            f"expected (n, {', '.join(map(str, shape))})"
+        )
     if len(x) == 0:
         raise ValueError("no input samples")
     if not np.all(np.isfinite(x)):

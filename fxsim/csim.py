@@ -227,7 +227,8 @@ class CrosscheckReport:
 
     def __str__(self) -> str:
         lines = [f"crosscheck on {self.n_samples:,} samples: "
-                 f"{'OK' if self.ok else 'MISMATCH'} ({self.output.mismatches} of {self.output.compared:,} output codes differ)"]
+                 f"{'OK' if self.ok else 'MISMATCH'} "
+                 f"({self.output.mismatches} of {self.output.compared:,} output codes differ)"]
         for c in [*self.layers, self.output]:
             lines.append(f"  {c.layer:28s} {str(c.type):36s} {c.compared:>10,} compared {c.mismatches:>8,} mismatches")
             for s, i, a, b in c.first[:5]:

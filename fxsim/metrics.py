@@ -58,7 +58,7 @@ def check_labels(y: Any, n: int, n_outputs: int) -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(
             f"labels of shape {arr.shape} do not fit a model with {n_outputs} output column(s); "
-            f"expected (n,) integer labels{' or (n, %d) one-hot' % n_outputs if n_outputs > 1 else ''}"
+            f"expected (n,) integer labels{f' or (n, {n_outputs:d}) one-hot' if n_outputs > 1 else ''}"
         )
     if not np.all(arr == np.round(arr)):
         raise ValueError("labels must be whole numbers (class indices)")

@@ -64,7 +64,10 @@ def task_of(data: Dataset) -> str:
     if task not in TASKS:
         raise ValueError(f"dataset from generator {gen!r} matches no task; valid tasks: {', '.join(TASKS)}")
     if data.x_train.shape[1:] != TASKS[task].input_shape:
-        raise ValueError(f"{task} models need inputs of shape {TASKS[task].input_shape}, the dataset has {data.x_train.shape[1:]}")
+        raise ValueError(
+            f"{task} models need inputs of shape {TASKS[task].input_shape}, "
+            f"the dataset has {data.x_train.shape[1:]}"
+        )
     return task
 
 
@@ -220,7 +223,8 @@ def _save(model, task, name, arch, quant, recipe, data, hist, out: Path) -> dict
         + f", {len(data.x_train)} train / {len(data.x_test)} test",
         **hist,
     }
-    print(f"[train] {name}: {METRIC_LABEL[task]} = {headline(task, metrics):.4f} ({hist['epochs']} epochs, {hist['train_seconds']} s)")
+    print(f"[train] {name}: {METRIC_LABEL[task]} = {headline(task, metrics):.4f} "
+          f"({hist['epochs']} epochs, {hist['train_seconds']} s)")
     return row
 
 

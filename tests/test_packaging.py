@@ -22,7 +22,9 @@ def test_every_package_is_listed_and_namespaced():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(config["packages"])
     on_disk = _packages_on_disk()
-    assert on_disk - listed == set(), f"packages missing from pyproject.toml [tool.setuptools] packages: {sorted(on_disk - listed)}"
+    assert on_disk - listed == set(), (
+        f"packages missing from pyproject.toml [tool.setuptools] packages: {sorted(on_disk - listed)}"
+    )
     assert listed - on_disk == set(), f"listed packages with no __init__.py: {sorted(listed - on_disk)}"
     assert all(p == "fxsim" or p.startswith("fxsim.") for p in listed)
 
@@ -36,7 +38,8 @@ def test_every_dependency_imported_is_declared():
     declared = " ".join([*project["dependencies"], *sum(project.get("optional-dependencies", {}).values(), [])]).lower()
     # import name -> distribution name where they differ
     dist = {"yaml": "pyyaml", "sklearn": "scikit-learn", "pythia8": "pythia8mc", "tensorflow": "tensorflow",
-            "tf_keras": "tf-keras", "distributed": "dask", "tensorflow_model_optimization": "tensorflow-model-optimization"}
+            "tf_keras": "tf-keras", "distributed": "dask",
+            "tensorflow_model_optimization": "tensorflow-model-optimization"}
     local = {"fxsim", "tests"}
     missing = set()
     for folder in ("fxsim", "analysis", "models"):

@@ -28,12 +28,16 @@ def register(subparsers) -> None:
     )
     p.add_argument("dataset", choices=sorted(PRESETS), help="which benchmark")
     p.add_argument("--n", type=int, default=1000, help="total examples, balanced over classes (default 1000)")
-    p.add_argument("--preset", default=None, help="toptag: hls4ml|kasieczka; btag: ttbar13|ttbar14; quickdraw: procedural")
+    p.add_argument("--preset", default=None,
+                   help="toptag: hls4ml|kasieczka; btag: ttbar13|ttbar14; quickdraw: procedural")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
-    p.add_argument("--fast", action="store_true", help="jets: multiple parton interactions off (for tests and quick runs)")
+    p.add_argument("--fast", action="store_true",
+                   help="jets: multiple parton interactions off (for tests and quick runs)")
     p.add_argument("--difficulty", type=float, default=None, help="quickdraw: part mixing and noise in [0, 1]")
-    p.add_argument("--test-fraction", type=float, default=0.25, help="share of examples in the test split (default 0.25)")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: one per core; never changes the data)")
+    p.add_argument("--test-fraction", type=float, default=0.25,
+                   help="share of examples in the test split (default 0.25)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes (default: one per core; never changes the data)")
     p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default data/)")
     p.add_argument("--cache-dir", type=Path, default=None, help="cache folder (default data/cache or $FXSIM_CACHE)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -72,7 +72,8 @@ def summary_lines(study, sel) -> list[str]:
     space = study.space
     lines = [f"target {sel.target:g} x float {sel.float_metric:.4f} = {sel.threshold:.4f} ({study.metric}, "
              f"{len(study.x):,} search samples"
-             + (f"; held-out threshold {sel.holdout_threshold:.4f} on {len(study.x_holdout):,})" if sel.holdout_threshold
+             + (f"; held-out threshold {sel.holdout_threshold:.4f} on {len(study.x_holdout):,})"
+                if sel.holdout_threshold
                 else ")")]
     if sel.uniform is None:
         return lines + [f"  {n}" for n in sel.notes]
@@ -86,7 +87,8 @@ def summary_lines(study, sel) -> list[str]:
                      + f", total bits {space.total_bits(sel.point)}")
     v = sel.verification
     if v is not None:
-        lines.append(f"  C simulation   {study.metric} {v.metric_csim:.4f} (fxsim {v.metric_fxsim:.4f}) on {v.n_samples:,} "
+        lines.append(f"  C simulation   {study.metric} {v.metric_csim:.4f} (fxsim {v.metric_fxsim:.4f}) "
+                     f"on {v.n_samples:,} "
                      f"{'held-out ' if v.held_out else ''}samples; {v.mismatches} of {v.compared:,} output codes differ"
                      + ("" if v.cached_build else f"; build {v.compile_s:.1f} s, predict {v.predict_s:.1f} s"))
     lines.append(f"  fxsim          {sel.fxsim_configs} configurations in {sel.fxsim_seconds:.1f} s")

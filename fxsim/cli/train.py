@@ -36,10 +36,12 @@ def register(subparsers) -> None:
     q.add_argument("--bits", type=int, nargs="*", default=[], help="QAT total bits (with --int-bits)")
     q.add_argument("--frac-bits", type=int, nargs="*", default=[], help="QAT fractional bits (total = int + frac + 1)")
     q.add_argument("--int-bits", type=int, nargs="*", default=None, help="QAT integer bits (default 2; scan: 0 2 4)")
-    q.add_argument("--scan", action="store_true", help="the seed scan: integer bits {0,2,4} x fractional bits {3,5,7,9}")
+    q.add_argument("--scan", action="store_true",
+                   help="the seed scan: integer bits {0,2,4} x fractional bits {3,5,7,9}")
     q.add_argument("--recipe", default="default", choices=("default", "seed"),
                    help="default: hls4ml-buildable quantizers; seed: the seed study's (auto_po2, hard activations)")
-    q.add_argument("--qat-init", default="float", choices=("float", "scratch"), help="start QAT from float weights or not")
+    q.add_argument("--qat-init", default="float", choices=("float", "scratch"),
+                   help="start QAT from float weights or not")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=60)
     t.add_argument("--patience", type=int, default=6, help="early stopping patience (epochs)")

@@ -94,7 +94,9 @@ def load_module(module: Any):
             "torch.fx, which cannot trace TorchScript: pass the nn.Module (or torch.save(module, path))"
         )
     if not isinstance(module, torch.nn.Module):
-        raise ValueError(f"expected a torch.nn.Module or a path to one saved with torch.save, got {type(module).__name__}")
+        raise ValueError(
+            f"expected a torch.nn.Module or a path to one saved with torch.save, got {type(module).__name__}"
+        )
     return module.eval()
 
 

@@ -235,7 +235,8 @@ def generate(
         tasks = common.chunk_tasks(counts, CHUNK)
         args = [(preset, c, fast, pythia_seed(seed, c, k), size) for c, k, size in tasks]
         chunks = common.run_parallel(
-            generate_chunk, args, [t[2] for t in tasks], workers, f"btag {preset}{' fast' if fast else ''}", "jet", progress
+            generate_chunk, args, [t[2] for t in tasks], workers, f"btag {preset}{' fast' if fast else ''}", "jet",
+            progress
         )
         # ptfrac (column 2) > 0 marks a real track
         return common.jet_dataset(chunks, tasks, 2, test_fraction, seed, FEATURES, CLASSES, settings)

@@ -237,7 +237,11 @@ def _body(style: str, pen: _Pen, u) -> list[Stroke]:
         ]
     # snail: spiral shell sitting on a long foot
     r = 30 * u(0.8, 1.2)
-    return [pen.ellipse((0, r * 0.6), r, r, closure=1.0), pen.spiral((0, r * 0.6), r * 0.8, u(2.0, 3.2)), pen.line((-r - 15, -r * 0.4), (r + 35, -r * 0.4), (r + 40, -r * 0.1), (r + 10, 0))]
+    return [
+        pen.ellipse((0, r * 0.6), r, r, closure=1.0),
+        pen.spiral((0, r * 0.6), r * 0.8, u(2.0, 3.2)),
+        pen.line((-r - 15, -r * 0.4), (r + 35, -r * 0.4), (r + 40, -r * 0.1), (r + 10, 0)),
+    ]
 
 
 def _wings(style: str, pen: _Pen, u) -> list[Stroke]:
@@ -408,7 +412,8 @@ def generate(
         x_tr = _normalise(pad_truncate([seqs[i] for i in i_tr], max_len), factor)
         x_te = _normalise(pad_truncate([seqs[i] for i in i_te], max_len), factor)
         return common.Dataset(
-            x_tr, y_tr, x_te, y_te, list(FEATURES), list(CLASSES), settings, {"factor": np.array(factor, dtype=np.float32)}
+            x_tr, y_tr, x_te, y_te, list(FEATURES), list(CLASSES), settings,
+            {"factor": np.array(factor, dtype=np.float32)},
         )
 
     return common.cached_or_build(settings, build, cache_dir)

@@ -233,7 +233,8 @@ def generate(
         tasks = common.chunk_tasks(counts, CHUNK)
         args = [(preset, bool(c), fast, pythia_seed(seed, c, k), size) for c, k, size in tasks]
         chunks = common.run_parallel(
-            generate_chunk, args, [t[2] for t in tasks], workers, f"toptag {preset}{' fast' if fast else ''}", "jet", progress
+            generate_chunk, args, [t[2] for t in tasks], workers, f"toptag {preset}{' fast' if fast else ''}", "jet",
+            progress
         )
         # ptrel (column 0) > 0 marks a real constituent
         return common.jet_dataset(chunks, tasks, 0, test_fraction, seed, FEATURES, CLASSES, settings)

@@ -51,7 +51,7 @@ def separable_metric(need_frac: dict, need_int: dict, scale: float = 0.02):
             if t.integer < need_int.get(key, 1):
                 return 0.5
             m -= scale * 2.0 ** -(t.frac - need_frac.get(key, 0))
-        for layer, n in point.table_sizes.items():
+        for _name, n in point.table_sizes.items():
             m -= 1e-4 * 1024 / n
         return m
 

@@ -36,7 +36,9 @@ def test_gap_finds_the_planted_bottleneck(gru_study, bottleneck):
         assert abs(sources[name].recovered) < 1e-9
     # only pinned (QKeras-quantizer) types are left out of the layer rows
     assert layers["dense_1"].knobs == ("accum", "result")
-    assert [s for s, _, _ in gap.stages()] == ["float (Keras)", "QKeras", "hardware (fxsim)", "hardware, all types generous"]
+    assert [s for s, _, _ in gap.stages()] == [
+        "float (Keras)", "QKeras", "hardware (fxsim)", "hardware, all types generous"
+    ]
 
 
 def test_overflow_source_separates_range_from_resolution(gru_study):
@@ -68,7 +70,9 @@ def test_value_ranges_count_what_overflows(gru_study):
     assert inp.out_of_range == inp.overflow > 0  # exact: same rounding, same values
     assert inp.n_values == 300 * 6 * 4
     assert hists["gru.gate_preactivation"].out_of_range > 0
-    assert {"gru.weight", "gru.recurrent_weight", "gru.h", "gru.z", "dense_1.accum", "output_sigmoid.result"} <= set(hists)
+    assert {
+        "gru.weight", "gru.recurrent_weight", "gru.h", "gru.z", "dense_1.accum", "output_sigmoid.result"
+    } <= set(hists)
     generous = value_histograms(gru_study, space.generous(), 300)
     assert all(h.out_of_range == 0 for h in generous)
     for h in generous:

@@ -12,7 +12,9 @@ from tests.analysis.helpers import toy_specs
 def test_knobs_follow_the_layers():
     space = Space(toy_specs("gru"))
     assert [l.name for l in space.layers] == ["inputs", "gru", "dense_1", "relu_1", "output", "output_sigmoid"]
-    assert space.layer("gru").knobs == ("weight", "recurrent_weight", "bias", "recurrent_bias", "accum", "result", "table_t")
+    assert space.layer("gru").knobs == (
+        "weight", "recurrent_weight", "bias", "recurrent_bias", "accum", "result", "table_t"
+    )
     assert space.layer("relu_1").knobs == ("result",)  # relu has no table
     assert space.layer("output_sigmoid").knobs == ("result", "table_t")
     assert space.layer("dense_1").source == "gru"

@@ -27,7 +27,8 @@ def test_wrong_file_for_front_end_names_environment(tmp_path):
     k2 = _keras_file(tmp_path / "k2.keras", "2.15.0")
     with pytest.raises(ValueError, match=r"saved by Keras 3\.11\.0.*use the Keras 3 front-end in \.venv-keras3"):
         require_keras(k3, 2)
-    with pytest.raises(ValueError, match=r"saved by Keras 2\.15\.0.*use the Keras 2 front-end in \.venv \(Python 3\.11"):
+    with pytest.raises(ValueError,
+                       match=r"saved by Keras 2\.15\.0.*use the Keras 2 front-end in \.venv \(Python 3\.11"):
         require_keras(k2, 3)
 
 

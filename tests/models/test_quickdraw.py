@@ -15,12 +15,17 @@ def _write_class(path, rng, n, shift):
         s[-1, 2] = 1
         return s
 
-    return qd.write_sketchrnn_npz(path, [sketch() for _ in range(n)], [sketch() for _ in range(3)], [sketch() for _ in range(4)])
+    return qd.write_sketchrnn_npz(
+        path, [sketch() for _ in range(n)], [sketch() for _ in range(3)], [sketch() for _ in range(4)]
+    )
 
 
 def test_loader_reads_sketchrnn_format(tmp_path):
     rng = np.random.default_rng(0)
-    paths = {"ant": _write_class(tmp_path / "ant.npz", rng, 10, 0), "bee": _write_class(tmp_path / "bee.npz", rng, 6, 5)}
+    paths = {
+        "ant": _write_class(tmp_path / "ant.npz", rng, 10, 0),
+        "bee": _write_class(tmp_path / "bee.npz", rng, 6, 5),
+    }
     with np.load(paths["ant"], allow_pickle=True, encoding="latin1") as z:
         assert z["train"].dtype == object and z["train"][0].dtype == np.int16
         raw_train = list(z["train"]) + list(z["valid"])
