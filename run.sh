@@ -65,8 +65,10 @@ cmd="${1:-demo}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
   test)
-    # pytest's exit code of each run; both run even when the first fails
+    # lint, then both test runs; all three run even when one fails, and any failure fails the command
     rc=0
+    echo "[fxsim] lint (ruff, configured in pyproject.toml)" >&2
+    "$VENV/bin/ruff" check . || rc=$?
     echo "[fxsim] tests in $VENV (Keras 2 / QKeras, core)" >&2
     "$VENV/bin/python" -m pytest -n 2 --dist loadfile -m "not keras3 and not torch" \
       "${KERAS3_TESTS[@]/#/--ignore=}" "$@" || rc=$?

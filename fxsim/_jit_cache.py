@@ -104,10 +104,3 @@ def njit(**options):
         return dispatcher
 
     return decorate
-
-
-def configure() -> None:
-    """Does nothing: fxsim no longer points ``numba.config.CACHE_DIR`` anywhere (see :func:`njit`).
-
-    Kept only while callers of the old API remain; to be deleted.
-    """

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from fxsim.fixed import FixedType, count_overflows, from_codes, to_codes
+from fxsim.fixed import FixedType, count_overflows, to_codes
 from fxsim.ir import (
     ActivationSpec,
     DenseSpec,
@@ -90,7 +90,8 @@ class OverflowReport:
         widths = [max(len(str(row[i])) for row in [head, *body]) for i in range(len(head))]
         lines = [f"overflows on {self.n_samples:,} samples"]
         for row in [head, *body]:
-            lines.append("  ".join(str(v).ljust(w) if i < 3 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths))))
+            cells = (str(v).ljust(w) if i < 3 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths)))
+            lines.append("  ".join(cells))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -166,7 +167,8 @@ class FxModel:
         lines = []
         for spec, shape in zip(self.layers, self.shapes):
             kind = type(spec).__name__.removesuffix("Spec")
-            detail = getattr(spec, "activation", None) or getattr(spec, "implementation", None) or getattr(spec, "cell", "")
+            detail = (getattr(spec, "activation", None) or getattr(spec, "implementation", None)
+                      or getattr(spec, "cell", ""))
             lines.append(f"{spec.name:24s} {kind:10s} {detail:12s} {str(shape):12s} {spec.result_t}")
         return "\n".join(lines)
 
@@ -306,7 +308,9 @@ class FxModel:
         if doc.get("format") != FORMAT_NAME:
             raise ValueError(f"{json_path} is not an fxsim model file")
         if doc.get("version") != FORMAT_VERSION:
-            raise ValueError(f"{json_path}: format version {doc.get('version')} is not supported (expected {FORMAT_VERSION})")
+            raise ValueError(
+                f"{json_path}: format version {doc.get('version')} is not supported (expected {FORMAT_VERSION})"
+            )
         with np.load(json_path.parent / doc["arrays"]) as npz:
             arrays = {k: npz[k] for k in npz.files}
         kinds = {c.__name__: c for c in (InputSpec, DenseSpec, ActivationSpec, SoftmaxSpec, RecurrentSpec,

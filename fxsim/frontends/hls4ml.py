@@ -194,7 +194,9 @@ def _dense(layer) -> DenseSpec:
     weight_obj = layer.weights["weight"].type.precision
     product = _product_kind(layer, layer.get_input_variable().type.precision, weight_obj)
     if product not in ("mult", "weight_ternary"):
-        raise UnsupportedLayerError(f"{_where(layer)}: product '{product}' (binary / power-of-two weights) is not emulated")
+        raise UnsupportedLayerError(
+            f"{_where(layer)}: product '{product}' (binary / power-of-two weights) is not emulated"
+        )
     strategy = str(layer.get_attr("strategy", "latency")).lower()
     if strategy not in ("latency", "resource"):
         raise UnsupportedLayerError(f"{_where(layer)}: Strategy '{strategy}' is not emulated (Latency, Resource are)")
@@ -206,7 +208,9 @@ def _dense(layer) -> DenseSpec:
         weight = np.where((weight != 0) & (weight != -1), 1, weight).astype(np.int64)
     n_in, n_out = int(layer.get_attr("n_in")), int(layer.get_attr("n_out"))
     if weight.shape != (n_in, n_out):
-        raise UnsupportedLayerError(f"{_where(layer)}: weight shape {weight.shape} is not (n_in, n_out)=({n_in}, {n_out})")
+        raise UnsupportedLayerError(
+            f"{_where(layer)}: weight shape {weight.shape} is not (n_in, n_out)=({n_in}, {n_out})"
+        )
     return DenseSpec(
         name=layer.name, input_t=input_t, weight=weight, bias=_weights(layer, "bias", bias_t).reshape(n_out),
         weight_t=weight_t, bias_t=bias_t, accum_t=_layer_type(layer, "accum_t"), result_t=result_t,
@@ -275,7 +279,8 @@ def _softmax(layer) -> SoftmaxSpec:
     if fn != "softmax" or n_outer != 1 or n_inner != 1 or len(in_shape) != 1:
         raise UnsupportedLayerError(
             f"{_where(layer)}: softmax over a multi-dimensional input {in_shape} (nnet::{fn}, "
-            f"{n_outer}x{n_slice}x{n_inner}) is not emulated: hls4ml 1.3.0's io_parallel project for it does not compile, "
+            f"{n_outer}x{n_slice}x{n_inner}) is not emulated: "
+            "hls4ml 1.3.0's io_parallel project for it does not compile, "
             "so there is no C simulation to match"
         )
     scale = _cpp_value(layer, "exp_scale").rstrip("fF")
