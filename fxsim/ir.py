@@ -15,6 +15,10 @@ import numpy as np
 from fxsim.fixed import FixedType
 
 
+def _size(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape))
+
+
 @dataclass(frozen=True, eq=False)
 class InputSpec:
     """The input conversion ``input_t(float)`` (hls4ml's ``convert_data``)."""
@@ -50,6 +54,11 @@ class DenseSpec:
     def n_out(self) -> int:
         return int(self.weight.shape[1])
 
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if _size(in_shape) != self.n_in:
+            raise ValueError(f"layer {self.name!r} (Dense) expects {self.n_in} inputs, gets shape {in_shape}")
+        return (self.n_out,)
+
 
 @dataclass(frozen=True, eq=False)
 class ActivationSpec:
@@ -72,6 +81,9 @@ class ActivationSpec:
     slope_t: FixedType | None = None
     shift: int | None = None
     shift_t: FixedType | None = None
+
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return in_shape
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,6 +112,11 @@ class SoftmaxSpec:
     exp_scale: float = 1.0
     n_outer: int = 1
     n_inner: int = 1
+
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if self.n_outer * self.n_slice * self.n_inner != _size(in_shape):
+            raise ValueError(f"layer {self.name!r} (Softmax) slices do not cover its input {in_shape}")
+        return in_shape
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,6 +174,14 @@ class RecurrentSpec:
         """``k``: 4 blocks of ``n_state`` for an LSTM, 3 for a GRU."""
         return 4 if self.cell == "lstm" else 3
 
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if in_shape != (self.n_timesteps, self.n_in):
+            raise ValueError(
+                f"layer {self.name!r} ({self.cell.upper()}) expects input ({self.n_timesteps}, {self.n_in}), "
+                f"gets {in_shape}"
+            )
+        return (self.n_timesteps, self.n_state) if self.return_sequences else (self.n_state,)
+
 
 @dataclass(frozen=True, eq=False)
 class ReshapeSpec:
@@ -169,6 +194,12 @@ class ReshapeSpec:
     @property
     def result_t(self) -> FixedType:
         return self.input_t
+
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        shape = tuple(int(d) for d in self.target_shape)
+        if _size(shape) != _size(in_shape):
+            raise ValueError(f"layer {self.name!r} (Reshape) cannot reshape {in_shape} to {shape}")
+        return shape
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,5 +218,17 @@ class ScaleSpec:
     bias_t: FixedType
     result_t: FixedType
 
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if self.scale.size != _size(in_shape) or self.bias.size != _size(in_shape):
+            raise ValueError(
+                f"layer {self.name!r} (ApplyAlpha) has {self.scale.size} scales for {_size(in_shape)} inputs"
+            )
+        return in_shape
+
 
 LayerSpec = InputSpec | DenseSpec | ActivationSpec | SoftmaxSpec | RecurrentSpec | ReshapeSpec | ScaleSpec
+
+#: Every spec class, by which :meth:`fxsim.model.FxModel.load` reads a saved model back.
+#: A new layer kind adds its spec here and to ``LayerSpec``, and gives it ``output_shape``.
+SPEC_KINDS: tuple[type, ...] = (InputSpec, DenseSpec, ActivationSpec, SoftmaxSpec, RecurrentSpec, ReshapeSpec,
+                                ScaleSpec)

@@ -20,16 +20,7 @@ from typing import Any
 import numpy as np
 
 from fxsim.fixed import FixedType, count_overflows, to_codes
-from fxsim.ir import (
-    ActivationSpec,
-    DenseSpec,
-    InputSpec,
-    LayerSpec,
-    RecurrentSpec,
-    ReshapeSpec,
-    ScaleSpec,
-    SoftmaxSpec,
-)
+from fxsim.ir import SPEC_KINDS, InputSpec, LayerSpec
 
 FORMAT_NAME = "fxsim-model"
 FORMAT_VERSION = 1
@@ -313,8 +304,7 @@ class FxModel:
             )
         with np.load(json_path.parent / doc["arrays"]) as npz:
             arrays = {k: npz[k] for k in npz.files}
-        kinds = {c.__name__: c for c in (InputSpec, DenseSpec, ActivationSpec, SoftmaxSpec, RecurrentSpec,
-                                         ReshapeSpec, ScaleSpec)}
+        kinds = {c.__name__: c for c in SPEC_KINDS}
         layers = []
         for entry in doc["layers"]:
             kind = kinds.get(entry.get("kind"))
@@ -381,34 +371,8 @@ def _input_overflows(x: np.ndarray, t: FixedType) -> int:
 def _infer_shapes(layers: Sequence[LayerSpec]) -> list[tuple[int, ...]]:
     shapes = [tuple(int(d) for d in layers[0].shape)]
     for spec in layers[1:]:
-        prev = shapes[-1]
-        size = int(np.prod(prev))
-        if isinstance(spec, DenseSpec):
-            if size != spec.n_in:
-                raise ValueError(f"layer {spec.name!r} (Dense) expects {spec.n_in} inputs, gets shape {prev}")
-            shape = (spec.n_out,)
-        elif isinstance(spec, RecurrentSpec):
-            if prev != (spec.n_timesteps, spec.n_in):
-                raise ValueError(
-                    f"layer {spec.name!r} ({spec.cell.upper()}) expects input ({spec.n_timesteps}, {spec.n_in}), "
-                    f"gets {prev}"
-                )
-            shape = (spec.n_timesteps, spec.n_state) if spec.return_sequences else (spec.n_state,)
-        elif isinstance(spec, ReshapeSpec):
-            shape = tuple(int(d) for d in spec.target_shape)
-            if int(np.prod(shape)) != size:
-                raise ValueError(f"layer {spec.name!r} (Reshape) cannot reshape {prev} to {shape}")
-        elif isinstance(spec, SoftmaxSpec):
-            if spec.n_outer * spec.n_slice * spec.n_inner != size:
-                raise ValueError(f"layer {spec.name!r} (Softmax) slices do not cover its input {prev}")
-            shape = prev
-        elif isinstance(spec, ScaleSpec):
-            if spec.scale.size != size or spec.bias.size != size:
-                raise ValueError(f"layer {spec.name!r} (ApplyAlpha) has {spec.scale.size} scales for {size} inputs")
-            shape = prev
-        elif isinstance(spec, ActivationSpec):
-            shape = prev
-        else:
+        output_shape = getattr(spec, "output_shape", None)
+        if isinstance(spec, InputSpec) or output_shape is None:
             raise ValueError(f"layer {spec.name!r}: {type(spec).__name__} is not a layer spec fxsim can run")
-        shapes.append(shape)
+        shapes.append(tuple(int(d) for d in output_shape(shapes[-1])))
     return shapes
