@@ -25,6 +25,7 @@ from fxsim.models.datasets.common import Dataset
 
 TABLE_START, TABLE_END = "<!-- metrics:start -->", "<!-- metrics:end -->"
 METRIC_LABEL = {"toptag": "AUC", "btag": "b-vs-light AUC", "quickdraw": "accuracy"}
+ARCH_LABEL = {"cnnlstm": "Conv1D+LSTM"}
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ def _save(model, task, name, arch, quant, recipe, data, hist, out: Path) -> dict
         "bits": quant.bits if quant else None,
         "integer": quant.integer if quant else None,
         "recipe": recipe if quant else None,
+        "params": int(model.count_params()),
         "metrics": metrics,
         "headline": METRIC_LABEL[task],
         "dataset": f"{data.settings.get('generator')} {data.settings.get('preset')}"
@@ -259,7 +261,8 @@ def render_table(metrics: dict) -> str:
     order = sorted(tags, key=lambda t: (int(t[1:].split("i")[0]), t))
     for row in metrics["models"].values():
         key = (row["task"], row["arch"])
-        g = groups.setdefault(key, {"dataset": row["dataset"], "label": row["headline"], "float": None, "q": {}})
+        g = groups.setdefault(key, {"dataset": row["dataset"], "label": row["headline"], "float": None, "q": {},
+                                    "params": row.get("params")})
         value = headline(row["task"], row["metrics"])
         if row["quant"] == "float":
             g["float"] = value
@@ -269,10 +272,12 @@ def render_table(metrics: dict) -> str:
     def md_row(cells: list[str]) -> str:
         return "| " + " | ".join(cells) + " |\n"
 
-    out = md_row(["model", "dataset (test metric)", "float"] + [f"QKeras {t}" for t in order])
-    out += md_row(["---"] * (3 + len(order)))
+    out = md_row(["model", "dataset (test metric)", "float"] + [f"QKeras {t}" for t in order] + ["parameters"])
+    out += md_row(["---"] * (4 + len(order)))
     for (task, arch), g in sorted(groups.items()):
         flt = f"{g['float']:.4f}" if g["float"] is not None else "–"
         cells = [f"{g['q'][t]:.4f}" if t in g["q"] else "–" for t in order]
-        out += md_row([f"{task} {arch.upper()}", f"{g['dataset']} ({g['label']})", flt] + cells)
+        params = f"{g['params']:,}" if g["params"] is not None else "–"
+        label = ARCH_LABEL.get(arch, arch.upper())
+        out += md_row([f"{task} {label}", f"{g['dataset']} ({g['label']})", flt] + cells + [params])
     return out

@@ -32,7 +32,8 @@ def register(subparsers) -> None:
     src.add_argument("--fast", action="store_true", help="jets: multiple parton interactions off")
     src.add_argument("--data-seed", type=int, default=0, help="generator seed (default 0)")
     q = p.add_argument_group("models and quantization")
-    q.add_argument("--arch", nargs="+", default=["gru"], choices=("gru", "lstm"), help="recurrent layer(s)")
+    q.add_argument("--arch", nargs="+", default=["gru"], choices=("gru", "lstm", "cnnlstm"),
+                   help="recurrent layer(s); cnnlstm: QuickDraw's Conv1D+LSTM")
     q.add_argument("--bits", type=int, nargs="*", default=[], help="QAT total bits (with --int-bits)")
     q.add_argument("--frac-bits", type=int, nargs="*", default=[], help="QAT fractional bits (total = int + frac + 1)")
     q.add_argument("--int-bits", type=int, nargs="*", default=None, help="QAT integer bits (default 2; scan: 0 2 4)")
