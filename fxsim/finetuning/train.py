@@ -189,9 +189,10 @@ def finetune(
             t = time.perf_counter()
             order = rng.permutation(n)
             losses = []
-            # whole batches only (one traced step; the order is reshuffled every epoch, so no sample is left out for good)
+            # whole batches only (one traced step; the order is reshuffled every epoch: no sample is left out for good)
             n_used = n if n <= batch_size else n - n % batch_size
-            with tqdm(total=n_used, desc=f"finetune epoch {epoch}/{epochs}", unit="sample", disable=not progress) as bar:
+            desc = f"finetune epoch {epoch}/{epochs}"
+            with tqdm(total=n_used, desc=desc, unit="sample", disable=not progress) as bar:
                 for s in range(0, n_used, batch_size):
                     idx = order[s:s + batch_size]
                     ts = time.perf_counter()
