@@ -226,9 +226,154 @@ class ScaleSpec:
         return in_shape
 
 
-LayerSpec = InputSpec | DenseSpec | ActivationSpec | SoftmaxSpec | RecurrentSpec | ReshapeSpec | ScaleSpec
+@dataclass(frozen=True, eq=False)
+class Conv1DSpec:
+    """``nnet::conv_1d_cl`` / ``pointwise_conv_1d_cl`` (io_parallel, channels last).
+
+    Each output pixel is one ``nnet::dense`` over its im2col row (``filt_width * n_chan``
+    inputs, zeros where the window covers ``pad_left``/``pad_right``): per-product cast to
+    ``accum_t``, bias in ``accum_t``, one cast to ``result_t``, in the Latency or the
+    Resource (``rf_leq_nin``) order. ``weight`` is in Keras layout ``[filt_width, n_chan,
+    n_filt]`` (codes of ``weight_t``). hls4ml turns a Dense on a ``(steps, features)``
+    input into this layer (``filt_width == 1``).
+    """
+
+    name: str
+    input_t: FixedType
+    weight: np.ndarray
+    bias: np.ndarray
+    weight_t: FixedType
+    bias_t: FixedType
+    accum_t: FixedType
+    result_t: FixedType
+    in_width: int
+    stride: int = 1
+    pad_left: int = 0
+    pad_right: int = 0
+    strategy: str = "latency"  # "latency" | "resource"
+    reuse_factor: int = 1
+
+    @property
+    def filt_width(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def n_chan(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def n_filt(self) -> int:
+        return int(self.weight.shape[2])
+
+    @property
+    def out_width(self) -> int:
+        return (self.in_width + self.pad_left + self.pad_right - self.filt_width) // self.stride + 1
+
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if tuple(in_shape) != (self.in_width, self.n_chan):
+            raise ValueError(f"layer {self.name!r} (Conv1D) expects input ({self.in_width}, {self.n_chan}), "
+                             f"gets {in_shape}")
+        return (self.out_width, self.n_filt)
+
+
+@dataclass(frozen=True, eq=False)
+class Pooling1DSpec:
+    """``nnet::pooling1d_cl`` / ``global_pooling1d_cl`` (channels last), max or average.
+
+    Max: ``result_t(accum_t(max(window)))``, padded cells holding the code with only the
+    top bit set. Average: ``y = accum_t(y + x)`` over the window (padded cells 0), then
+    ``y / count`` truncated toward zero in ``accum_t``, then ``result_t``; ``count`` is the
+    window's pixels inside the input (``count_pad``: the whole window). ``is_global``:
+    one window over all ``n_in`` pixels.
+    """
+
+    name: str
+    op: str  # "max" | "average"
+    input_t: FixedType
+    accum_t: FixedType
+    result_t: FixedType
+    n_in: int
+    n_filt: int
+    pool_width: int
+    stride: int
+    pad_left: int = 0
+    pad_right: int = 0
+    count_pad: bool = False
+    is_global: bool = False
+
+    @property
+    def n_out(self) -> int:
+        if self.is_global:
+            return 1
+        return (self.n_in + self.pad_left + self.pad_right - self.pool_width) // self.stride + 1
+
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if tuple(in_shape) != (self.n_in, self.n_filt):
+            raise ValueError(f"layer {self.name!r} (Pooling1D) expects input ({self.n_in}, {self.n_filt}), "
+                             f"gets {in_shape}")
+        return (self.n_filt,) if self.is_global else (self.n_out, self.n_filt)
+
+
+@dataclass(frozen=True, eq=False)
+class ZeroPadding1DSpec:
+    """``nnet::zeropad1d_cl``: ``pad_left``/``pad_right`` zero pixels, the rest cast to ``result_t``."""
+
+    name: str
+    input_t: FixedType
+    result_t: FixedType
+    pad_left: int
+    pad_right: int
+
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(in_shape) != 2:
+            raise ValueError(f"layer {self.name!r} (ZeroPadding1D) expects a (steps, channels) input, gets {in_shape}")
+        return (in_shape[0] + self.pad_left + self.pad_right, in_shape[1])
+
+
+@dataclass(frozen=True, eq=False)
+class TimeDistributedSpec:
+    """hls4ml's ``TimeDistributed`` loop: ``layers`` run on each time step of a ``[T, ...]`` input.
+
+    hls4ml converts ``TimeDistributed(X)`` into a loop start (``read_time_step``, a copy
+    of step ``ts``), the wrapped layers on one step, and a loop end (``write_time_step``,
+    a copy into step ``ts`` of the output); ``name`` is the loop end's (``<name>_end``),
+    whose output is the layer's. The copies change no code, so ``input_t`` is the step
+    slice's type and ``result_t`` the last wrapped layer's.
+    """
+
+    name: str
+    n_time_steps: int
+    layers: tuple
+    input_t: FixedType
+
+    @property
+    def result_t(self) -> FixedType:
+        return self.layers[-1].result_t
+
+    @property
+    def wrapped_names(self) -> tuple[str, ...]:
+        """The hls4ml layers this spec stands for after the loop start: the wrapped ones and the loop end."""
+        return (*(s.name for s in self.layers), self.name)
+
+    def step_shapes(self, in_shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+        """The shape of one step before and after each wrapped layer."""
+        if not in_shape or in_shape[0] != self.n_time_steps:
+            raise ValueError(f"layer {self.name!r} (TimeDistributed) expects {self.n_time_steps} time steps, "
+                             f"gets shape {in_shape}")
+        shapes = [tuple(in_shape[1:])]
+        for spec in self.layers:
+            shapes.append(tuple(spec.output_shape(shapes[-1])))
+        return shapes
+
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (self.n_time_steps, *self.step_shapes(in_shape)[-1])
+
+
+LayerSpec = (InputSpec | DenseSpec | ActivationSpec | SoftmaxSpec | RecurrentSpec | ReshapeSpec | ScaleSpec
+             | Conv1DSpec | Pooling1DSpec | ZeroPadding1DSpec)
 
 #: Every spec class, by which :meth:`fxsim.model.FxModel.load` reads a saved model back.
 #: A new layer kind adds its spec here and to ``LayerSpec``, and gives it ``output_shape``.
 SPEC_KINDS: tuple[type, ...] = (InputSpec, DenseSpec, ActivationSpec, SoftmaxSpec, RecurrentSpec, ReshapeSpec,
-                                ScaleSpec)
+                                ScaleSpec,
+                                Conv1DSpec, Pooling1DSpec, ZeroPadding1DSpec)

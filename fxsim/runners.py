@@ -248,6 +248,9 @@ class RecurrentRunner(_Runner):
         return res.out, res.overflows, res.internals
 
 
+from fxsim.ir import Conv1DSpec, Pooling1DSpec, ZeroPadding1DSpec  # noqa: E402
+from fxsim.runners_conv import Conv1DRunner, Pooling1DRunner, ZeroPadding1DRunner  # noqa: E402
+
 _FACTORIES = (
     (DenseSpec, DenseRunner),
     (ActivationSpec, ActivationRunner),
@@ -255,4 +258,7 @@ _FACTORIES = (
     (ReshapeSpec, ReshapeRunner),
     (ScaleSpec, ScaleRunner),
     (RecurrentSpec, RecurrentRunner),
+    (Conv1DSpec, Conv1DRunner),
+    (Pooling1DSpec, Pooling1DRunner),
+    (ZeroPadding1DSpec, ZeroPadding1DRunner),
 )

@@ -177,9 +177,14 @@ def _convert(layer) -> LayerSpec:
         return ReshapeSpec(layer.name, input_t, tuple(int(d) for d in layer.get_output_variable().shape))
     if isinstance(layer, L.BatchNormalization):
         return _scale(layer)
+    from fxsim.frontends import hls4ml_conv  # Conv1D, pooling, zero padding (lazily: it imports this module)
+
+    if hls4ml_conv.is_conv_layer(layer):
+        return hls4ml_conv.convert_conv_layer(layer)
     raise UnsupportedLayerError(
         f"{_where(layer)} is not supported by fxsim; it emulates Input, Dense, Activation (linear, relu, "
-        "leaky relu, sigmoid, tanh, hard sigmoid/tanh), Softmax, LSTM, GRU, Reshape/Flatten and ApplyAlpha"
+        "leaky relu, sigmoid, tanh, hard sigmoid/tanh), Softmax, LSTM, GRU, Reshape/Flatten, ApplyAlpha, "
+        "Conv1D (and Dense on a 2-D input), Max/AveragePooling1D (and global) and ZeroPadding1D"
     )
 
 
