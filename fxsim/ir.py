@@ -227,6 +227,44 @@ class ScaleSpec:
 
 
 @dataclass(frozen=True, eq=False)
+class BidirectionalSpec:
+    """``nnet::bidirectional_stack`` (hls4ml's ``Bidirectional`` of LSTM/GRU, io_parallel).
+
+    ``forward`` runs over ``x[0..T-1]``, ``backward`` over ``x[T-1..0]``; both read the
+    layer's input type and write its ``result_t`` (their ``input_t``/``result_t`` are the
+    layer's). The output concatenates ``[forward | backward]`` per time step, the backward
+    state after reading ``x[T-1..t]`` at step ``t`` (with ``return_sequences``), else the
+    two final states. hls4ml 1.3.0 always concatenates, so ``merge_mode`` is ``"concat"``.
+    """
+
+    name: str
+    forward: RecurrentSpec
+    backward: RecurrentSpec
+    merge_mode: str = "concat"
+
+    @property
+    def input_t(self) -> FixedType:
+        return self.forward.input_t
+
+    @property
+    def result_t(self) -> FixedType:
+        return self.forward.result_t
+
+    @property
+    def return_sequences(self) -> bool:
+        return self.forward.return_sequences
+
+    @property
+    def n_out(self) -> int:
+        return self.forward.n_state + self.backward.n_state
+
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        self.forward.output_shape(in_shape)
+        self.backward.output_shape(in_shape)
+        return (self.forward.n_timesteps, self.n_out) if self.return_sequences else (self.n_out,)
+
+
+@dataclass(frozen=True, eq=False)
 class Conv1DSpec:
     """``nnet::conv_1d_cl`` / ``pointwise_conv_1d_cl`` (io_parallel, channels last).
 
@@ -370,10 +408,10 @@ class TimeDistributedSpec:
 
 
 LayerSpec = (InputSpec | DenseSpec | ActivationSpec | SoftmaxSpec | RecurrentSpec | ReshapeSpec | ScaleSpec
-             | Conv1DSpec | Pooling1DSpec | ZeroPadding1DSpec)
+             | BidirectionalSpec | Conv1DSpec | Pooling1DSpec | ZeroPadding1DSpec | TimeDistributedSpec)
 
 #: Every spec class, by which :meth:`fxsim.model.FxModel.load` reads a saved model back.
 #: A new layer kind adds its spec here and to ``LayerSpec``, and gives it ``output_shape``.
 SPEC_KINDS: tuple[type, ...] = (InputSpec, DenseSpec, ActivationSpec, SoftmaxSpec, RecurrentSpec, ReshapeSpec,
-                                ScaleSpec,
-                                Conv1DSpec, Pooling1DSpec, ZeroPadding1DSpec)
+                                ScaleSpec, BidirectionalSpec,
+                                Conv1DSpec, Pooling1DSpec, ZeroPadding1DSpec, TimeDistributedSpec)

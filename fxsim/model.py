@@ -324,6 +324,10 @@ def _paths(path: str | Path) -> tuple[Path, Path]:
 def _encode(value: Any, key: str, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(value, FixedType):
         return {"__type__": str(value)}
+    if isinstance(value, SPEC_KINDS):  # a spec holding specs (Bidirectional)
+        fields = dataclasses.fields(value)
+        return {"__spec__": type(value).__name__,
+                **{f.name: _encode(getattr(value, f.name), f"{key}.{f.name}", arrays) for f in fields}}
     if isinstance(value, np.ndarray):
         arrays[key] = value
         return {"__array__": key}
@@ -342,6 +346,9 @@ def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(value, dict):
         if "__type__" in value:
             return FixedType.parse(value["__type__"])
+        if "__spec__" in value:
+            kind = {c.__name__: c for c in SPEC_KINDS}[value["__spec__"]]
+            return kind(**{k: _decode(v, arrays) for k, v in value.items() if k != "__spec__"})
         if "__array__" in value:
             return arrays[value["__array__"]]
         if "__tuple__" in value:

@@ -15,12 +15,14 @@ import numpy as np
 from fxsim.fixed import MAX_WIDTH, FixedType
 from fxsim.ir import (
     ActivationSpec,
+    BidirectionalSpec,
     DenseSpec,
     LayerSpec,
     RecurrentSpec,
     ReshapeSpec,
     ScaleSpec,
     SoftmaxSpec,
+    TimeDistributedSpec,
 )
 from fxsim.kernels import activations as act
 from fxsim.kernels import dense as dk
@@ -29,6 +31,7 @@ from fxsim.kernels.blocks import n_blocks
 from fxsim.kernels.dense import DENSE, DENSE_COUNTERS
 from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
 from fxsim.kernels.scale import scale_batch
+from fxsim.runners_wrappers import BidirectionalRunner, TimeDistributedRunner
 
 
 def make_runner(spec: LayerSpec):
@@ -261,4 +264,6 @@ _FACTORIES = (
     (Conv1DSpec, Conv1DRunner),
     (Pooling1DSpec, Pooling1DRunner),
     (ZeroPadding1DSpec, ZeroPadding1DRunner),
+    (BidirectionalSpec, BidirectionalRunner),
+    (TimeDistributedSpec, TimeDistributedRunner),
 )

@@ -15,8 +15,7 @@ from fxsim.doctor.findings import Finding
 UNBUILDABLE_LAYERS = {
     "SimpleRNN": "hls4ml 1.3.0 has no Vivado/Vitis template for SimpleRNN",
     "QSimpleRNN": "hls4ml 1.3.0 has no Vivado/Vitis template for SimpleRNN",
-    "Bidirectional": "hls4ml's Bidirectional path is unverified (its GRU bias handling is suspect)",
-    "QBidirectional": "hls4ml's Bidirectional path is unverified",
+    "QBidirectional": "hls4ml 1.3.0 has no converter for QBidirectional (only Keras Bidirectional)",
 }
 #: Activations ``nnet::activation`` provides for LSTM/GRU (``nnet_recr_activations.h``).
 RNN_ACTIVATIONS = ("tanh", "sigmoid", "relu")
@@ -99,6 +98,10 @@ def static_findings(model: Any) -> list[Finding]:
             continue
         if cls in _RNN_CLASSES:
             findings += _rnn_static(layer.name, cls, cfg)
+        if cls == "Bidirectional":
+            findings += _bidirectional_static(layer.name, cfg)
+        if cls == "TimeDistributed":
+            findings += _time_distributed_static(layer.name, cfg)
         if cls == "QActivation":
             findings += _qactivation_static(layer.name, cfg)
     return findings
@@ -111,6 +114,58 @@ def _unsupported(name: str, cls: str) -> Finding:
         "replace it by a supported layer (LSTM or GRU)",
         {"class": cls, "blocks_conversion": True},
     )
+
+
+#: hls4ml 1.3.0 with merge_mode='sum' on Bidirectional(GRU(4)) over 5 steps of N(0, 1)
+#: inputs (200 samples, default types): its output is the forward state alone, which
+#: differs from Keras's forward + backward sum by up to this much.
+MERGE_SUM_MAX_DIFF = 0.82
+
+
+def _bidirectional_static(name: str, cfg: dict) -> list[Finding]:
+    """``Bidirectional``: its merge mode, and the wrapped layers' own rules."""
+    out: list[Finding] = []
+    merge = cfg.get("merge_mode", "concat")
+    if merge != "concat":
+        out.append(Finding(
+            "bidirectional-merge-mode", "error", name,
+            f"merge_mode={merge!r}: hls4ml 1.3.0's bidirectional_stack always concatenates [forward | backward] "
+            "into an output sized for one direction, writing the backward half past its end; the C simulation "
+            f"returns the forward state alone (measured: up to {MERGE_SUM_MAX_DIFF} from Keras's 'sum' on a "
+            "GRU(4)) and the behaviour is undefined",
+            "use merge_mode='concat' (a following Dense can learn the sum) and retrain",
+            {"merge_mode": merge, "max_abs_diff_vs_keras_sum": MERGE_SUM_MAX_DIFF},
+        ))
+    wrapped = [cfg.get("layer")] + ([cfg["backward_layer"]] if cfg.get("backward_layer") else [])
+    for entry in wrapped:
+        if not isinstance(entry, dict):
+            continue
+        inner_cls = str(entry.get("class_name", ""))
+        inner = dict(entry.get("config", {}) or {})
+        if inner_cls in _RNN_CLASSES:
+            # hls4ml runs the backward layer on the reversed sequence itself: its go_backwards is expected
+            inner.pop("go_backwards", None)
+            out += _rnn_static(name, inner_cls, inner)
+    return out
+
+
+def _time_distributed_static(name: str, cfg: dict) -> list[Finding]:
+    """``TimeDistributed(X)``: hls4ml 1.3.0 calls X's handler directly, so X's activation is never split off."""
+    inner = cfg.get("layer")
+    inner_cfg = dict(inner.get("config", {}) or {}) if isinstance(inner, dict) else {}
+    act = inner_cfg.get("activation")
+    act_name = act if isinstance(act, str) else (act or {}).get("class_name") if isinstance(act, dict) else None
+    if act_name and act_name != "linear":
+        return [Finding(
+            "time-distributed-activation-dropped", "warning", name,
+            f"hls4ml 1.3.0 drops the activation={act_name!r} of the layer TimeDistributed wraps (its converter "
+            "calls the wrapped layer's handler directly, which leaves the activation to a split that never runs): "
+            "the hardware computes the wrapped layer without it (measured: GRU(5) -> TimeDistributed(Dense(3, "
+            "'relu')) -> Dense(2) differs from Keras by up to 1.53, by 0.017 from the same model without the relu)",
+            f"wrap a linear layer and add Activation({act_name!r}) after the TimeDistributed",
+            {"activation": act_name},
+        )]
+    return []
 
 
 def _rnn_static(name: str, cls: str, cfg: dict) -> list[Finding]:

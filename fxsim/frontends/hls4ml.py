@@ -69,7 +69,7 @@ def from_hls4ml(hls_model: Any) -> FxModel:
                 f"layer {layer.name!r} ({layer.class_name}) does not take the previous layer's output; "
                 "fxsim emulates sequential models"
             )
-        specs.append(_convert(layer))
+        _append(specs, _convert(layer))
         prev = layer
     if hls_model.get_output_variables()[0] is not prev.get_output_variable():
         raise UnsupportedLayerError("the model output is not the last layer's output")
@@ -82,6 +82,12 @@ def from_hls4ml(hls_model: Any) -> FxModel:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _append(specs: list, spec) -> None:
+    """Append ``spec`` unless a wrapper spec already holds it (TimeDistributed's wrapped layers and loop end)."""
+    if not any(spec.name in getattr(s, "wrapped_names", ()) for s in specs):
+        specs.append(spec)
 
 
 def _where(layer) -> str:
@@ -162,6 +168,14 @@ def _convert(layer) -> LayerSpec:
         return InputSpec(layer.name, tuple(int(d) for d in var.shape), _type(layer, var.type.precision, "input type"))
     if isinstance(layer, (L.LSTM, L.GRU)):
         return _recurrent(layer)
+    if isinstance(layer, L.Bidirectional):
+        from fxsim.frontends.hls4ml_wrappers import bidirectional
+
+        return bidirectional(layer)
+    if isinstance(layer, L.TimeDistributed):
+        from fxsim.frontends.hls4ml_wrappers import time_distributed
+
+        return time_distributed(layer, _convert)
     if isinstance(layer, L.Dense):
         return _dense(layer)
     if isinstance(layer, L.Softmax):
@@ -183,8 +197,9 @@ def _convert(layer) -> LayerSpec:
         return hls4ml_conv.convert_conv_layer(layer)
     raise UnsupportedLayerError(
         f"{_where(layer)} is not supported by fxsim; it emulates Input, Dense, Activation (linear, relu, "
-        "leaky relu, sigmoid, tanh, hard sigmoid/tanh), Softmax, LSTM, GRU, Reshape/Flatten, ApplyAlpha, "
-        "Conv1D (and Dense on a 2-D input), Max/AveragePooling1D (and global) and ZeroPadding1D"
+        "leaky relu, sigmoid, tanh, hard sigmoid/tanh), Softmax, LSTM, GRU, Bidirectional LSTM/GRU, "
+        "Reshape/Flatten, ApplyAlpha, Conv1D (and Dense on a 2-D input), Max/AveragePooling1D (and global) "
+        "and ZeroPadding1D"
     )
 
 

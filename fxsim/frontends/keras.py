@@ -213,6 +213,9 @@ def hls4ml_config(model: Any, precision: Any = None, **options: Any) -> tuple[di
     default = spec.default or options.get("default_precision", "fixed<16,6>")
     generated = generated_config(model, default, backend, options.get("max_precision"))
     names = list(generated.get("LayerName", {}))
+    # hls4ml's graph holds the layer a TimeDistributed wraps under its own name, and honours its LayerName entry
+    names += [layer.layer.name for layer in model.layers
+              if type(layer).__name__ == "TimeDistributed" and layer.layer.name not in names]
     classes = sorted({_hls4ml_class(layer) for layer in model.layers})
     config = merge_config(spec, generated, names, classes, options)
     return _json_clean(config), generated, spec, options

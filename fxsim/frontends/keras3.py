@@ -9,9 +9,10 @@ environment to use otherwise), and what hls4ml's keras-v3 parser refuses.
 
 Converted: ``LSTM``, ``GRU`` (``reset_after=True``, Keras 3's default; hls4ml 1.3.0
 computes ``reset_after=False`` wrong, see :mod:`fxsim.kernels.recurrent`), ``Dense``
-and the activation layers around them. ``Bidirectional`` converts in hls4ml but
-fxsim's IR has no bidirectional layer yet, so :func:`fxsim.from_hls4ml` refuses it
-by name. Keras and hls4ml are imported inside the functions.
+and the activation layers around them, and ``Bidirectional(LSTM)`` with
+``merge_mode='concat'``. hls4ml's keras-v3 parser fails on ``Bidirectional(GRU)`` with
+a bias (it never splits the GRU bias), which :func:`convert` names first. Keras and
+hls4ml are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -84,10 +85,27 @@ def static_findings(model: Any) -> list[tuple[str, str, str]]:
         if cls in ("LSTM", "GRU") and getattr(layer, "go_backwards", False):
             found.append((layer.name, cls, "go_backwards=True: hls4ml's recurrent parser ignores it"))
         if cls == "Bidirectional":
-            found.append((layer.name, cls, "Bidirectional: hls4ml converts it, fxsim's IR has no bidirectional "
-                                           "layer yet"))
+            found += _bidirectional_findings(layer)
         if cls == "SimpleRNN":
             found.append((layer.name, cls, "SimpleRNN: hls4ml converts it, fxsim does not emulate it"))
+    return found
+
+
+def _bidirectional_findings(layer: Any) -> list[tuple[str, str, str]]:
+    cls = type(layer).__name__
+    found = []
+    for wrapped in (layer.forward_layer, layer.backward_layer):
+        if type(wrapped).__name__ == "GRU" and wrapped.use_bias:
+            # keras_v3/recurrent.py tests isinstance(rnn_layer.cell, keras.layers.GRU), never true for a
+            # GRUCell: the (2, 3n) bias is not split and the recurrent bias is left unset
+            found.append((layer.name, cls, "Bidirectional(GRU(use_bias=True)): hls4ml's keras-v3 parser does not "
+                                           "split the GRU bias and fails (AttributeError); use the Keras 2 "
+                                           "environment, or GRU(use_bias=False)"))
+            break
+    if layer.merge_mode != "concat":
+        found.append((layer.name, cls, f"merge_mode={layer.merge_mode!r}: hls4ml 1.3.0's bidirectional_stack "
+                                       "always concatenates, writing past an output sized for one direction; "
+                                       "fxsim emulates merge_mode='concat' only"))
     return found
 
 

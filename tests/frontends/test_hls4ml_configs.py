@@ -72,8 +72,28 @@ def _conv1d_gru():
     return tf.keras.Model(inp, L.GRU(3, name="gru")(L.Conv1D(4, 3, name="conv")(inp))), "conv"
 
 
+def _conv2d():
+    L = qmodels.layers()
+    import tensorflow as tf
+
+    inp = L.Input((4, 4, 1))
+    return tf.keras.Model(inp, L.Dense(2, name="fc")(L.Flatten()(L.Conv2D(2, 2, name="conv2d")(inp)))), "conv2d"
+
+
 @pytest.mark.parametrize("backend", [None, "Vivado"])
 @pytest.mark.parametrize("make", [_bidirectional, _time_distributed, _conv1d_gru])
+def test_wrapper_layers_take_the_config_hls4ml_writes(make, backend, tmp_path):
+    """Bidirectional, TimeDistributed and Conv1D: the config as written, before and after hls4ml used it."""
+    model, _ = make()
+    x = np.random.default_rng(0).normal(0, 1, (16, *model.input_shape[1:]))
+    for stage, cfg, hls_model in _configs(model, tmp_path, backend):
+        emu = _emulate_unchanged(model, cfg)
+        np.testing.assert_array_equal(emu.predict_codes(x), fxsim.from_hls4ml(hls_model).predict_codes(x),
+                                      err_msg=stage)
+
+
+@pytest.mark.parametrize("backend", [None, "Vivado"])
+@pytest.mark.parametrize("make", [_conv2d])
 def test_layers_fxsim_does_not_cover_are_refused_by_layer_not_by_config_key(make, backend, tmp_path):
     model, layer = make()
     for stage, cfg, _ in _configs(model, tmp_path, backend):

@@ -97,15 +97,50 @@ def test_keras_file_round_trip(tmp_path):
     assert np.max(np.abs(y - model.predict(x, verbose=0))) < 0.02
 
 
-def test_bidirectional_refused_by_name():
+@pytest.mark.csim
+def test_bidirectional_lstm_csim(record, tmp_path):
+    """Keras 3 ``Bidirectional(LSTM)`` (return_sequences, then a Dense) against the C simulation."""
+    from fxsim import crosscheck
+
+    keras.utils.set_random_seed(11)
+    init = keras.initializers.RandomNormal(stddev=0.6, seed=11)
+    inp = keras.Input((5, 3), name="x")
+    h = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True, kernel_initializer=init,
+                                                     recurrent_initializer=init,
+                                                     bias_initializer=keras.initializers.RandomNormal(0.4, seed=12)),
+                                   name="bi")(inp)
+    h = keras.layers.Dense(2, kernel_initializer=init, name="fc")(keras.layers.Flatten(name="flat")(h))
+    state = "fixed<12,4,RND_CONV,SAT>"
+    precision = {"x": {"result": state},
+                 "bi": {"accum": state, "result": state, "forward_weight": "fixed<8,2,RND,SAT>",
+                        "backward_recurrent_weight": "fixed<9,3>", "Static": False},
+                 "fc": {"accum": "fixed<20,8,RND_ZERO,WRAP>", "result": "fixed<12,5,RND_INF,SAT_SYM>"}}
+    conv = fk.convert(keras.Model(inp, h), precision, output_dir=tmp_path / "bi")
+    report = crosscheck(conv.hls_model, inputs(11, (5, 3)))
+    compared = sum(c.compared for c in report.layers) + report.output.compared
+    bad = sum(c.mismatches for c in report.layers) + report.output.mismatches
+    record("hls4ml C sim vs fxsim, Keras 3 Bidirectional", compared, bad, "codes")
+    assert report.ok, str(report)
+    assert {c.layer for c in report.layers} >= {"bi", "fc"}
+
+
+def test_bidirectional_gru_with_bias_is_refused_naming_hls4mls_parser():
+    """hls4ml's keras-v3 parser never splits a Bidirectional GRU's bias (it fails with AttributeError)."""
+    model = keras.Sequential([keras.Input((5, 3)), keras.layers.Bidirectional(keras.layers.GRU(3), name="bi")])
+    with pytest.raises(HLS4MLError, match=r"bi \(Bidirectional\): Bidirectional\(GRU\(use_bias=True\)\)"):
+        fk.convert(model)
+    assert ("bi", "Bidirectional") in [f[:2] for f in fk.static_findings(model)]
+
+
+def test_bidirectional_merge_sum_is_refused_with_the_reason():
     from fxsim import from_hls4ml
     from fxsim.frontends.hls4ml import UnsupportedLayerError
 
-    model = keras.Sequential([keras.Input((5, 3)), keras.layers.Bidirectional(keras.layers.LSTM(3), name="bi")])
-    conv = fk.convert(model)  # hls4ml converts it; fxsim's IR has no bidirectional layer yet
-    with pytest.raises(UnsupportedLayerError, match=r"'bi' \(Bidirectional\)"):
+    model = keras.Sequential([keras.Input((5, 3)),
+                              keras.layers.Bidirectional(keras.layers.LSTM(3), merge_mode="sum", name="bi")])
+    conv = fk.convert(model)
+    with pytest.raises(UnsupportedLayerError, match=r"'bi' \(Bidirectional\): merge_mode='sum'"):
         from_hls4ml(conv.hls_model)
-    assert ("bi", "Bidirectional") in [f[:2] for f in fk.static_findings(model)]
 
 
 def test_return_state_refused_by_name():

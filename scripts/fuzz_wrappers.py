@@ -1,0 +1,68 @@
+"""Fuzz draws of hls4ml's wrapper layers for ``scripts/fuzz_csim.py --wrappers P``.
+
+:func:`with_wrappers` turns ``fuzz_csim.build_trial`` into a builder that, with
+probability ``P`` each (drawn from its own stream, so every other draw stays as
+without it), rebuilds a recurrent trial with its ``rnn`` inside ``Bidirectional``
+(merge_mode='concat', the one hls4ml builds) and, after ``return_sequences``, a
+``TimeDistributed(Dense)`` before the Flatten. The rebuilt layers keep their
+configs (seeded initializers), so the draw is reproducible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def with_wrappers(build_trial, p: float, seed: int):
+    """``build_trial(rng, keras, conv_rng, conv_p)`` with the wrapper draws added (see the module)."""
+    if p <= 0:
+        return build_trial
+
+    def build(rng, keras, conv_rng=None, conv_p: float = 0.0):
+        model, cfg, scale = build_trial(rng, keras, conv_rng, conv_p)
+        wrng = np.random.default_rng([seed, int(rng.integers(2**31)), 11])
+        names = [layer.name for layer in model.layers]
+        if "rnn" not in names:
+            return model, cfg, scale
+        bidir = bool(wrng.random() < p)
+        td = "flat" in names and bool(wrng.random() < p)
+        if not (bidir or td):
+            return model, cfg, scale
+        return _rebuild(keras, model, cfg, wrng, bidir, td), cfg, scale
+
+    return build
+
+
+def _fresh(keras, layer):
+    return type(layer).from_config(layer.get_config())
+
+
+def _rebuild(keras, model, cfg: dict, wrng, bidir: bool, td: bool):
+    k = keras
+    h = inp = k.Input(model.input_shape[1:], name="x")
+    names = cfg["LayerName"]
+    for layer in model.layers[1:]:
+        if layer.name == "rnn" and bidir:
+            h = k.layers.Bidirectional(_fresh(k, layer), name="rnn")(h)
+            prec = names["rnn"].get("Precision", {})
+            for key in ("weight", "bias", "recurrent_weight", "recurrent_bias"):
+                if key in prec:
+                    value = prec.pop(key)
+                    for d in ("forward", "backward"):
+                        prec[f"{d}_{key}"] = value
+            continue
+        if layer.name == "flat" and td:
+            n_out = int(wrng.integers(2, 6))
+            init = k.initializers.RandomNormal(stddev=0.5, seed=int(wrng.integers(2**31)))
+            h = k.layers.TimeDistributed(k.layers.Dense(n_out, kernel_initializer=init, name="tdd"), name="td")(h)
+            entry = names.setdefault("tdd", {})
+            entry.setdefault("Precision", {})["weight"] = f"fixed<{int(wrng.integers(6, 14))},2>"
+            if names.get("fc0", {}).get("Strategy") == "Resource":
+                entry["Strategy"] = "Resource"
+                entry["ReuseFactor"] = 1
+        h = _fresh(k, layer)(h)
+    fc = [name for name in names if name.startswith("fc")]
+    for name in fc:  # the first Dense's input size changed: a reuse factor valid for any size
+        if names[name].get("Strategy") == "Resource":
+            names[name]["ReuseFactor"] = 1
+    return k.Model(inp, h)
