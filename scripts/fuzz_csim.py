@@ -63,8 +63,48 @@ def valid_rfs(n_in: int, n_out: int) -> list[int]:
     return out
 
 
-def build_trial(rng, keras):
-    """A random Keras model, its hls4ml config and the input scale."""
+def conv_front(crng, k, h, t_steps: int, n_in: int) -> tuple:
+    """A random Conv1D front-end (+ optional ZeroPadding1D / pooling) drawn from ``crng`` only.
+
+    Returns ``(h, layers_info)``; the recurrent layer's own draws are untouched.
+    """
+    def init(std):
+        return k.initializers.RandomNormal(stddev=std, seed=int(crng.integers(2**31)))
+
+    info = []
+    steps = t_steps
+    if crng.random() < 0.3:
+        left, right = int(crng.integers(0, 3)), int(crng.integers(0, 3))
+        h = k.layers.ZeroPadding1D((left, right), name="zp")(h)
+        steps += left + right
+        info.append(("zp", "zeropad", {}))
+    kernel = int(crng.integers(1, 5))
+    stride = int(crng.integers(1, 3))
+    padding = str(crng.choice(["valid", "same", "causal"])) if steps >= kernel else "same"
+    if padding == "causal" and stride > 1:
+        padding = "same"
+    filters = int(crng.integers(2, 7))
+    act = str(crng.choice(["relu", "relu", "linear"]))
+    h = k.layers.Conv1D(filters, kernel, strides=stride, padding=padding, activation=act, name="conv",
+                        kernel_initializer=init(float(crng.choice([0.3, 1.0]))), bias_initializer=init(0.5))(h)
+    steps = -(-steps // stride) if padding != "valid" else (steps - kernel) // stride + 1  # the output steps
+    info.append(("conv", "conv", {"n_in": kernel * n_in, "n_out": filters}))
+    if act == "relu":
+        info.append(("conv_relu", "relu", {}))
+    if crng.random() < 0.4 and steps >= 2:
+        cls = k.layers.MaxPooling1D if crng.random() < 0.5 else k.layers.AveragePooling1D
+        pad = str(crng.choice(["valid", "same"]))
+        h = cls(2, strides=int(crng.integers(1, 3)), padding=pad, name="pool")(h)
+        info.append(("pool", "pool", {}))
+    return h, info
+
+
+def build_trial(rng, keras, conv_rng=None, conv_p: float = 0.0):
+    """A random Keras model, its hls4ml config and the input scale.
+
+    With ``conv_rng`` and probability ``conv_p``, a recurrent model gets a Conv1D front-end
+    (:func:`conv_front`, drawn from ``conv_rng`` so every other draw stays as without it).
+    """
     import hls4ml
 
     k = keras
@@ -78,6 +118,7 @@ def build_trial(rng, keras):
 
     kind = rng.choice(["dense", "dense", "lstm", "gru"])
     layers_info = []  # (name, kind, extra)
+    front = []  # the Conv1D front-end's layers_info
     if kind == "dense":
         n_in = int(rng.integers(2, 12))
         inp = k.Input((n_in,), name="x")
@@ -85,13 +126,17 @@ def build_trial(rng, keras):
     else:
         t_steps, n_in = int(rng.integers(3, 10)), int(rng.integers(2, 6))
         inp = k.Input((t_steps, n_in), name="x")
+        front = []
+        h = inp
+        if conv_rng is not None and conv_rng.random() < conv_p:
+            h, front = conv_front(conv_rng, k, inp, t_steps, n_in)
         n_state = int(rng.integers(2, 12))
         ret_seq = bool(rng.random() < 0.4)
         cls = k.layers.LSTM if kind == "lstm" else k.layers.GRU
         act = str(rng.choice(["tanh", "tanh", "sigmoid", "relu"]))
         recr = str(rng.choice(["sigmoid", "sigmoid", "tanh"]))
         h = cls(n_state, activation=act, recurrent_activation=recr, return_sequences=ret_seq, name="rnn",
-                kernel_initializer=init(), recurrent_initializer=init(), bias_initializer=binit())(inp)
+                kernel_initializer=init(), recurrent_initializer=init(), bias_initializer=binit())(h)
         layers_info.append(("rnn", kind, {}))
         if ret_seq:
             h = k.layers.Flatten(name="flat")(h)
@@ -143,6 +188,8 @@ def build_trial(rng, keras):
                 t = prec.get("result", default)
                 prec["accum"] = prec["result"] = t
                 names["x"]["Precision"]["result"] = t
+                if front:  # the LSTM's input is the front-end's last result
+                    names[front[-1][0]].setdefault("Precision", {})["result"] = t
         if lkind in ("sigmoid", "tanh"):
             if rng.random() < 0.6:
                 names[name]["table_t"] = rand_type(rng, 6, 24, 1, 3)
@@ -180,8 +227,36 @@ def build_trial(rng, keras):
                 n_st = int(layer.cell.units)
                 common = sorted(set(valid_rfs(int(n_in_l), int(n_out_l))) & set(valid_rfs(n_st, int(n_out_l))))
                 names[name]["ReuseFactor"] = int(rng.choice(common))
+    if front:
+        _configure_front(conv_rng, names, front, strategy_resource,
+                         names["rnn"]["Precision"].get("result", default) if kind == "lstm" else None)
     scale = float(rng.choice([0.5, 2.0, 8.0, 40.0]))
     return model, cfg, scale
+
+
+def _configure_front(crng, names: dict, front: list, resource: bool, lstm_t: str | None) -> None:
+    """Random types (and Resource reuse factors) for the Conv1D front-end's layers, from ``crng``."""
+    for name, lkind, extra in front:
+        prec = names[name].setdefault("Precision", {})
+        if lkind == "conv":
+            if crng.random() < 0.8:
+                prec["weight"] = rand_type(crng, 4, 16, 1, 4, modes=crng.random() < 0.2)
+                prec["bias"] = rand_type(crng, 4, 16, 1, 6, modes=crng.random() < 0.2)
+            if crng.random() < 0.8:
+                prec["accum"] = rand_type(crng, 6, 32, 3, 12)
+            if crng.random() < 0.8:
+                prec["result"] = rand_type(crng, 4, 24, 2, 10)
+            if resource:
+                names[name]["Strategy"] = "Resource"
+                rfs = [r for r in valid_rfs(extra["n_in"], extra["n_out"]) if r <= extra["n_in"]]
+                names[name]["ReuseFactor"] = int(crng.choice(rfs))
+        elif lkind == "pool" and crng.random() < 0.7:
+            prec["accum"] = rand_type(crng, 6, 24, 2, 10)
+            prec["result"] = rand_type(crng, 4, 24, 2, 10)
+        elif lkind == "relu" and crng.random() < 0.7:
+            prec["result"] = rand_type(crng, 4, 18, 1, 6, signed=crng.random() < 0.7)
+    if lstm_t is not None:
+        names[front[-1][0]]["Precision"]["result"] = lstm_t
 
 
 def build_torch_trial(rng):
@@ -274,8 +349,14 @@ def main(argv=None) -> int:
     ap.add_argument("--start", type=int, default=0, help="first trial index (trials are seeded by (seed, index))")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--wrappers", type=float, default=0.0,
+                    help="probability of wrapping a recurrent layer in Bidirectional and of adding "
+                         "TimeDistributed(Dense) after return_sequences (scripts/fuzz_wrappers.py)")
     ap.add_argument("--out", type=Path, default=Path("runs/fuzz_csim"))
     ap.add_argument("--frontend", choices=["keras2", "keras3", "torch"], default="keras2")
+    ap.add_argument("--conv", type=float, default=0.0,
+                    help="probability that a recurrent model gets a Conv1D (+ padding / pooling) front-end "
+                         "(drawn from its own stream: 0, the default, gives the same models as before)")
     args = ap.parse_args(argv)
 
     if args.frontend == "keras2":
@@ -290,6 +371,9 @@ def main(argv=None) -> int:
 
     from fxsim import UnsupportedLayerError, crosscheck
 
+    from fuzz_wrappers import with_wrappers
+
+    build_trial = with_wrappers(globals()["build_trial"], args.wrappers, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="fxsim-fuzz-"))
     tried = compiled = refused = failed_build = 0
@@ -312,7 +396,7 @@ def main(argv=None) -> int:
             if keras is None:
                 model, cfg, scale, shape, options = build_torch_trial(rng)
             else:
-                model, cfg, scale = build_trial(rng, keras)
+                model, cfg, scale = build_trial(rng, keras, np.random.default_rng([args.seed, trial, 7]), args.conv)
                 shape = model.input_shape[1:]
         except Exception as err:  # a draw Keras/hls4ml cannot even configure
             print(f"[{trial:4d}] skipped draw: {err}")

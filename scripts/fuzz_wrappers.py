@@ -14,12 +14,12 @@ import numpy as np
 
 
 def with_wrappers(build_trial, p: float, seed: int):
-    """``build_trial(rng, keras, conv_rng, conv_p)`` with the wrapper draws added (see the module)."""
+    """``build_trial(rng, keras, ...)`` with the wrapper draws added (see the module)."""
     if p <= 0:
         return build_trial
 
-    def build(rng, keras, conv_rng=None, conv_p: float = 0.0):
-        model, cfg, scale = build_trial(rng, keras, conv_rng, conv_p)
+    def build(rng, keras, *args):
+        model, cfg, scale = build_trial(rng, keras, *args)
         wrng = np.random.default_rng([seed, int(rng.integers(2**31)), 11])
         names = [layer.name for layer in model.layers]
         if "rnn" not in names:
