@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
+import time
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import numba
+from numba.core import event as _event
 from numba.core.caching import CompileResultCacheImpl, FunctionCache, _CacheLocator
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -104,3 +108,71 @@ def njit(**options):
         return dispatcher
 
     return decorate
+
+
+def compiled_specialisations() -> int:
+    """How many kernel specialisations this process compiled (cache misses of fxsim's dispatchers)."""
+    seen = set()
+    total = 0
+    for name, module in list(sys.modules.items()):
+        if not (name.startswith("fxsim.fixed") or name.startswith("fxsim.kernels")):
+            continue
+        for obj in vars(module).values():
+            if isinstance(obj, numba.core.registry.CPUDispatcher) and id(obj) not in seen:
+                seen.add(id(obj))
+                total += sum(obj._cache_misses.values())
+    return total
+
+
+class _CompileNotice(_event.Listener):
+    """Counts numba compilations (``numba:compile`` events: cache misses only) and reports them."""
+
+    def __init__(self, kind: str, stream):
+        self.kind = kind
+        self.stream = stream
+        self.started = None
+        self.compiled = 0
+        self.bar = None
+
+    def on_start(self, event):
+        if self.started is None:
+            self.started = time.perf_counter()
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:  # tqdm is a dependency; a plain line if it is missing
+                print(f"compiling fxsim kernels for {self.kind} — first use only", file=self.stream, flush=True)
+            else:
+                self.bar = tqdm(desc=f"compiling fxsim kernels for {self.kind} — first use only",
+                                unit=" kernels", file=self.stream, leave=True, mininterval=1.0)
+
+    def on_end(self, event):
+        self.compiled += 1
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.started is None:
+            return
+        seconds = time.perf_counter() - self.started
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"done in {seconds:.1f} s, cached for next time", refresh=True)
+            self.bar.close()
+        else:
+            print(f"  {self.compiled} kernels compiled in {seconds:.1f} s (cached for next time)",
+                  file=self.stream, flush=True)
+
+
+@contextmanager
+def compile_notice(kind: str, stream=None):
+    """Within the block, say on ``stream`` (stderr) when fxsim's kernels compile, once.
+
+    Nothing is shown when every kernel comes from the on-disk cache or was compiled
+    earlier in the process: numba raises its ``numba:compile`` event only for a real
+    compilation. ``kind`` names what is being compiled ("GRU", "Dense", ...).
+    """
+    listener = _CompileNotice(kind, stream or sys.stderr)
+    try:
+        with _event.install_listener("numba:compile", listener):
+            yield listener
+    finally:
+        listener.close()

@@ -88,3 +88,24 @@ def test_the_digest_changes_with_any_kernel_source(tmp_path, monkeypatch):
         assert _jit_cache.sources_digest() != before
     finally:
         _jit_cache.sources_digest.cache_clear()
+
+
+def test_compile_notice_speaks_once_and_only_when_something_compiles():
+    import io
+
+    import numba
+
+    @numba.njit
+    def add_one(x):
+        return x + 1
+
+    first = io.StringIO()
+    with _jit_cache.compile_notice("Test", stream=first) as notice:
+        assert add_one(1) == 2
+    assert "compiling fxsim kernels for Test — first use only" in first.getvalue()
+    assert notice.compiled >= 1 and "done in" in first.getvalue()
+
+    again = io.StringIO()
+    with _jit_cache.compile_notice("Test", stream=again) as notice:
+        assert add_one(2) == 3  # compiled already: nothing to say
+    assert again.getvalue() == "" and notice.compiled == 0
