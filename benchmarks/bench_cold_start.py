@@ -96,11 +96,15 @@ def prepare(kind: str, folder: Path) -> Path:
     return fx.save(path)
 
 
-def run_child(model_path: Path, cache: Path) -> dict:
-    """One new process on the kernel cache folder ``cache``: seconds to first prediction."""
+def run_child(model_path: Path, cache: Path | None) -> dict:
+    """One new process on the kernel cache folder ``cache``: seconds to first prediction.
+
+    ``cache`` is set both as ``NUMBA_CACHE_DIR`` and ``XDG_CACHE_HOME``; None keeps the user's cache.
+    """
     env = dict(os.environ)
-    env["NUMBA_CACHE_DIR"] = str(cache / "numba")
-    env["XDG_CACHE_HOME"] = str(cache)
+    if cache is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache / "numba")
+        env["XDG_CACHE_HOME"] = str(cache)
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([sys.executable, "-c", _CHILD, str(model_path)], env=env, cwd=ROOT,

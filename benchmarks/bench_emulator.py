@@ -50,7 +50,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +60,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 MODELS = {
     # name: (zoo model, input shape, description)
@@ -203,37 +203,16 @@ def layer_split(fx, x: np.ndarray, repeats: int) -> list[dict]:
 
 # --- cold starts in new processes -----------------------------------------------------------
 
-_COLD_CHILD = r"""
-import sys, time
-t0 = time.perf_counter()
-import numpy as np
-from fxsim import FxModel
-fx = FxModel.load(sys.argv[1])
-x = np.random.default_rng(0).normal(0.0, 1.0, (100, *fx.input_shape)).astype(np.float32)
-t1 = time.perf_counter()
-fx.predict(x)
-t2 = time.perf_counter()
-print(f"{t1 - t0} {t2 - t1}")
-"""
-
-
 def cold_process(model_path: Path, cache: Path | None) -> tuple[float, float]:
     """(import + load, first prediction) seconds in a new Python process.
 
-    ``cache``: a kernel cache folder of its own (empty: everything compiles), set both as
-    ``NUMBA_CACHE_DIR`` and ``XDG_CACHE_HOME`` so the measure holds whichever fxsim reads;
-    None keeps the user's (warm) cache.
+    ``cache``: a kernel cache folder of its own (empty: everything compiles); None keeps the
+    user's (warm) cache. The process is :func:`bench_cold_start.run_child`'s.
     """
-    env = dict(os.environ)
-    if cache is not None:
-        env["NUMBA_CACHE_DIR"] = str(cache / "numba")
-        env["XDG_CACHE_HOME"] = str(cache)
-    out = subprocess.run([sys.executable, "-c", _COLD_CHILD, str(model_path)], env=env, cwd=ROOT,
-                         capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"cold-start process failed:\n{out.stderr[-2000:]}")
-    load_s, first_s = map(float, out.stdout.split()[-2:])
-    return load_s, first_s
+    from bench_cold_start import run_child
+
+    out = run_child(model_path, cache)
+    return out["load_s"], out["first_prediction_s"]
 
 
 # --- the benchmarks ---------------------------------------------------------------------------
