@@ -121,6 +121,49 @@ def check_inputs(x: Any, shape: tuple[int, ...]) -> np.ndarray:
     return x
 
 
+@dataclass
+class _Reference:
+    """The model evaluate compares the hardware with: its float (and QKeras) outputs per batch."""
+
+    model: Any
+    name: str
+    shapes: list[tuple[int, ...]]
+    float: Any  # (list of input batches) -> outputs
+    quantized: Any = None  # the QKeras model's, for quantized Keras models
+    n_outputs: int | None = None
+
+
+def _keras_reference(model: Any) -> _Reference:
+    from fxsim.frontends.keras import float_twin, input_shape, is_quantized, load_model
+
+    model = load_model(model)
+    twin = float_twin(model) if is_quantized(model) else model
+
+    def run(m):
+        return lambda xb: m.predict_on_batch(xb[0].astype(np.float32, copy=False))
+
+    return _Reference(model, model.name, [input_shape(model)], run(twin),
+                      run(model) if is_quantized(model) else None, int(np.prod(model.output_shape[1:])))
+
+
+def _torch_reference(module: Any, input_shape: Any) -> _Reference:
+    from fxsim.frontends import torch as ft
+
+    module = ft.load_module(module)
+    shapes = ft.input_shapes(module, input_shape)
+    return _Reference(module, type(module).__name__, shapes, lambda xb: ft.float_predict(module, xb))
+
+
+def _input_list(x: Any, shapes: list[tuple[int, ...]]) -> list:
+    if len(shapes) == 1:
+        return [x]
+    if not isinstance(x, (list, tuple)) or len(x) != len(shapes):
+        got = f"{len(x)} arrays" if isinstance(x, (list, tuple)) else type(x).__name__
+        raise ValueError(f"the model has {len(shapes)} inputs {shapes}: pass a list of {len(shapes)} arrays "
+                         f"[x, h0, ...] as hls_model.predict takes, got {got}")
+    return list(x)
+
+
 def _merge_reports(reports: list[OverflowReport], n: int) -> OverflowReport:
     totals: dict[tuple[str, str], list] = {}
     for report in reports:
@@ -296,10 +339,13 @@ def evaluate(
 
     Parameters
     ----------
-    model : Keras/QKeras model or ``.h5``/``.keras`` path.
+    model : Keras/QKeras model or ``.h5``/``.keras`` path, or a PyTorch ``nn.Module``
+        (or ``.pt`` file saved with ``torch.save(module, path)``) with ``input_shape=``.
     precision : precision spec, as for :func:`emulate`.
     x : inputs ``(n, *input_shape)`` (float32 or float64; the hardware gets them as
-        ``hls_model.predict`` would: converted to the input type from that dtype).
+        ``hls_model.predict`` would: converted to the input type from that dtype); a
+        list ``[x, h0]`` / ``[x, h0, c0]`` for a module whose ``forward`` takes initial
+        states (``(n, H)`` each; PyTorch gets them as ``(1, n, H)``).
     y : optional labels: 0/1 for one sigmoid output; integers or one-hot for softmax.
     metric : ``None`` (accuracy, ROC AUC, per class), a name or list of names, a
         callable ``f(labels, outputs)``, or a dict of callables.
@@ -315,7 +361,7 @@ def evaluate(
     ValueError : inputs of the wrong shape, NaN/inf inputs, bad labels, malformed precision,
         unknown layer names, unsupported layers. Nothing is computed before the checks pass.
     """
-    from fxsim.frontends.keras import float_twin, input_shape, is_quantized, load_model
+    from fxsim.compat import frontend_of
     from fxsim.metrics import agreement, check_labels, compute, resolve_metrics, task_of
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -323,40 +369,49 @@ def evaluate(
     resolve_metrics(metric)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    model = load_model(model)
-    shape = input_shape(model)
-    x = check_inputs(x, shape)
-    n = x.shape[0]
-    n_outputs = int(np.prod(model.output_shape[1:]))
+    if frontend_of(model) == "torch":
+        ref = _torch_reference(model, hls4ml_options.get("input_shape"))
+    else:
+        ref = _keras_reference(model)
+    xs = [check_inputs(xi, shape) for xi, shape in zip(_input_list(x, ref.shapes), ref.shapes)]
+    n = xs[0].shape[0]
+    if any(xi.shape[0] != n for xi in xs):
+        raise ValueError("the inputs hold different numbers of samples: " + ", ".join(str(len(xi)) for xi in xs))
+    if len({xi.dtype for xi in xs}) > 1:
+        xs = [xi.astype(np.float64) for xi in xs]  # the C simulation takes one C type for every input
+    emu = None
+    if ref.n_outputs is None:  # a torch module does not record its output size: the hardware's
+        emu = emulate(ref.model, precision, **hls4ml_options)
+        ref.n_outputs = int(np.prod(emu.output_shape))
+    n_outputs = ref.n_outputs
     labels = check_labels(y, n, n_outputs) if y is not None else None
     if class_names is not None and len(class_names) != max(2, n_outputs):
         raise ValueError(f"class_names has {len(class_names)} names for {max(2, n_outputs)} classes")
 
-    emu = emulate(model, precision, **hls4ml_options)
-    quantized = is_quantized(model)
-    float_model = float_twin(model) if quantized else model
+    if emu is None:
+        emu = emulate(ref.model, precision, **hls4ml_options)
     seconds["convert"] = time.perf_counter() - t0
 
     outs: dict[str, list[np.ndarray]] = {"float": []}
-    if quantized:
+    if ref.quantized is not None:
         outs["qkeras"] = []
     codes: list[np.ndarray] = []
     reports: list[OverflowReport] = []
     timing = {"keras": 0.0, "hardware": 0.0}
     from tqdm.auto import tqdm
 
-    with tqdm(total=n, desc=f"evaluate {model.name}", unit="sample", disable=not progress) as bar:
+    with tqdm(total=n, desc=f"evaluate {ref.name}", unit="sample", disable=not progress) as bar:
         for start in range(0, n, batch_size):
-            xb = x[start:start + batch_size]
+            xb = [xi[start:start + batch_size] for xi in xs]
+            nb = len(xb[0])
             t = time.perf_counter()
-            xk = xb.astype(np.float32, copy=False)
-            outs["float"].append(np.asarray(float_model.predict_on_batch(xk), dtype=np.float64).reshape(len(xb), -1))
-            if quantized:
-                outs["qkeras"].append(np.asarray(model.predict_on_batch(xk), dtype=np.float64).reshape(len(xb), -1))
+            outs["float"].append(np.asarray(ref.float(xb), dtype=np.float64).reshape(nb, -1))
+            if ref.quantized is not None:
+                outs["qkeras"].append(np.asarray(ref.quantized(xb), dtype=np.float64).reshape(nb, -1))
             timing["keras"] += time.perf_counter() - t
             t = time.perf_counter()
-            batch_codes, batch_report = emu.predict_codes_and_overflows(xb)
-            codes.append(np.asarray(batch_codes).reshape(len(xb), -1))
+            batch_codes, batch_report = emu.predict_codes_and_overflows(xb if len(xb) > 1 else xb[0])
+            codes.append(np.asarray(batch_codes).reshape(nb, -1))
             reports.append(batch_report)
             timing["hardware"] += time.perf_counter() - t
             bar.update(len(xb))
@@ -378,11 +433,11 @@ def evaluate(
             }
     agree = {other: agreement(outputs["hardware"], outputs[other], threshold) for other in ("qkeras", "float")
              if other in outputs}
-    diagnosis = Diagnosis([*emu.diagnosis, *data_findings(emu, x, report)])
+    diagnosis = Diagnosis([*emu.diagnosis, *data_findings(emu, xs if len(xs) > 1 else xs[0], report)])
     seconds["metrics"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
     return Evaluation(
-        model_name=model.name,
+        model_name=ref.name,
         precision=jsonable(precision if not isinstance(precision, FixedType) else str(precision)),
         precision_label=_precision_label(precision),
         n_samples=n,

@@ -134,7 +134,9 @@ class RecurrentSpec:
     pick the input dense kernel; the recurrent dense kernel is picked with
     ``reuse_factor`` but runs with ``recurrent_reuse_factor`` (``None``: the same), as
     hls4ml's ``recurrent_templates.py`` does. ``static`` is kept for the record: both
-    hls4ml variants compute the same numbers.
+    hls4ml variants compute the same numbers. ``initial_state`` names the model inputs
+    (:class:`InputSpec`, shape ``(n_state,)``, type ``result_t``) the state starts from,
+    as hls4ml's PyTorch ``GRU(x, h0)`` / ``LSTM(x, (h0, c0))``.
     """
 
     name: str
@@ -160,6 +162,7 @@ class RecurrentSpec:
     strategy: str = "latency"
     reuse_factor: int = 1
     recurrent_reuse_factor: int | None = None
+    initial_state: tuple[str, ...] = ()  # InputSpecs giving h0 (GRU) or h0, c0 (LSTM); () starts at 0
 
     @property
     def n_in(self) -> int:

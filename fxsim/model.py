@@ -121,6 +121,11 @@ def _codes_to_float(codes: np.ndarray, t: FixedType, dtype: np.dtype) -> np.ndar
 class FxModel:
     """A fixed-point model: ``layers[0]`` is the :class:`~fxsim.ir.InputSpec`, then one spec per layer.
 
+    A model with initial-state inputs (hls4ml's PyTorch ``GRU(x, h0)``) starts with one
+    ``InputSpec`` per input, ``x`` first; the layers then run on ``x`` in order and a
+    recurrent layer reads the inputs its ``initial_state`` names. Such a model takes a
+    list of arrays, ``[x, h0]``, as ``hls_model.predict`` does.
+
     Build it with :func:`fxsim.from_hls4ml` or :meth:`FxModel.load`.
     """
 
@@ -133,13 +138,24 @@ class FxModel:
             raise ValueError(f"layer names must be unique, got {names}")
         self.layers = layers
         self.name = name
-        self.shapes = _infer_shapes(layers)
+        n_inputs = next((i for i, spec in enumerate(layers) if not isinstance(spec, InputSpec)), len(layers))
+        #: the model's inputs, in ``hls_model.predict``'s order (``x`` first, then initial states)
+        self.inputs: list[InputSpec] = layers[:n_inputs]
+        self.shapes = _infer_shapes(layers, n_inputs)
+        #: ``{layer name: input names}`` of the layers that start from initial-state inputs
+        self._states = _check_initial_states(layers, n_inputs)
         self._runners: list | None = None
 
     # --- description ----------------------------------------------------------------
     @property
     def input_shape(self) -> tuple[int, ...]:
+        """The shape of the first input, ``x`` (without the batch axis)."""
         return self.shapes[0]
+
+    @property
+    def input_shapes(self) -> list[tuple[int, ...]]:
+        """The shape of every input, ``[x, h0, ...]`` (one entry for a single-input model)."""
+        return self.shapes[:len(self.inputs)]
 
     @property
     def output_shape(self) -> tuple[int, ...]:
@@ -216,6 +232,8 @@ class FxModel:
 
     # --- internals --------------------------------------------------------------------
     def _check_input(self, x: Any) -> tuple[np.ndarray, int, bool, np.dtype]:
+        if len(self.inputs) > 1:
+            return self._check_inputs(x)
         if not isinstance(x, np.ndarray):
             raise ValueError(f"expected a numpy array, got {type(x).__name__}")
         if x.dtype not in (np.float32, np.float64):
@@ -234,11 +252,43 @@ class FxModel:
             f"{', '.join(map(str, shape))}) or (n_samples, {size})"
         )
 
+    def _check_inputs(self, xs: Any) -> tuple[list[np.ndarray], int, bool, np.dtype]:
+        """The inputs of a model with several: a list ``[x, h0, ...]`` as ``hls_model.predict`` takes."""
+        names = [spec.name for spec in self.inputs]
+        if not isinstance(xs, (list, tuple)):
+            raise ValueError(f"this model has {len(names)} inputs ({', '.join(names)}): pass a list of "
+                             f"{len(names)} arrays, as hls_model.predict([...]) takes, got {type(xs).__name__}")
+        if len(xs) != len(names):
+            raise ValueError(f"this model has {len(names)} inputs ({', '.join(names)}), got {len(xs)} arrays")
+        out, counts, singles = [], [], []
+        for spec, shape, x in zip(self.inputs, self.input_shapes, xs):
+            if not isinstance(x, np.ndarray):
+                raise ValueError(f"input {spec.name!r}: expected a numpy array, got {type(x).__name__}")
+            if x.dtype != xs[0].dtype or x.dtype not in (np.float32, np.float64):
+                raise ValueError(f"input {spec.name!r}: dtype {x.dtype}; every input must be float32, or every "
+                                 f"input float64 (hls_model.predict's C types), and the first is {xs[0].dtype}")
+            size = int(np.prod(shape))
+            if x.shape == shape:
+                out.append(x.reshape(1, *shape))
+                singles.append(True)
+            elif x.ndim >= 1 and x.shape[1:] in (shape, (size,)) and x.shape[0] > 0:
+                out.append(x.reshape(x.shape[0], *shape))
+                singles.append(False)
+            else:
+                raise ValueError(f"input {spec.name!r} of shape {x.shape} does not match {shape}; expected "
+                                 f"(n_samples, {', '.join(map(str, shape))}) or (n_samples, {size})")
+            counts.append(out[-1].shape[0])
+        if len(set(counts)) != 1 or len(set(singles)) != 1:
+            raise ValueError("the inputs hold different numbers of samples: "
+                             + ", ".join(f"{name} {n}" for name, n in zip(names, counts)))
+        n = counts[0]
+        return out, n, n == 1, xs[0].dtype
+
     def _prepare(self) -> list:
         if self._runners is None:
             from fxsim.runners import make_runner
 
-            self._runners = [make_runner(spec) for spec in self.layers[1:]]
+            self._runners = [make_runner(spec) for spec in self.layers[len(self.inputs):]]
         return self._runners
 
     def _run(self, x: np.ndarray, n: int, trace, count: bool = True) -> tuple[np.ndarray, OverflowReport | None]:
@@ -246,14 +296,23 @@ class FxModel:
         totals: dict[tuple[str, str], list] = {}
         outs = []
         traced: dict[str, list] = {}
+        xs = x if len(self.inputs) > 1 else [x]
         for start in range(0, n, CHUNK):
-            chunk = x[start:start + CHUNK]
-            codes = to_codes(chunk, self.input_t)
-            if count:
-                _add_counts(totals, self.layers[0].name,
-                            {"input": (_input_overflows(chunk, self.input_t), codes.size)}, {"input": self.input_t})
+            side: dict[str, np.ndarray] = {}
+            for spec, arr in zip(self.inputs, xs):
+                chunk = arr[start:start + CHUNK]
+                side[spec.name] = codes = to_codes(chunk, spec.result_t)
+                if count:
+                    _add_counts(totals, spec.name, {"input": (_input_overflows(chunk, spec.result_t), codes.size)},
+                                {"input": spec.result_t})
+            codes = side[self.inputs[0].name]
             for runner in runners:
-                codes, counts, internals = runner(codes, trace is not None, count)
+                states = self._states.get(runner.name)
+                if states:
+                    codes, counts, internals = _run_from_state(runner, codes, [side[k] for k in states],
+                                                               trace is not None, count)
+                else:
+                    codes, counts, internals = runner(codes, trace is not None, count)
                 if count:
                     _add_counts(totals, runner.name, counts, runner.types)
                 if trace is not None:
@@ -375,11 +434,54 @@ def _input_overflows(x: np.ndarray, t: FixedType) -> int:
     return count_overflows(to_codes(x, wide), wide, t)
 
 
-def _infer_shapes(layers: Sequence[LayerSpec]) -> list[tuple[int, ...]]:
-    shapes = [tuple(int(d) for d in layers[0].shape)]
-    for spec in layers[1:]:
+def _infer_shapes(layers: Sequence[LayerSpec], n_inputs: int = 1) -> list[tuple[int, ...]]:
+    shapes = [tuple(int(d) for d in spec.shape) for spec in layers[:n_inputs]]
+    current = shapes[0]
+    for spec in layers[n_inputs:]:
         output_shape = getattr(spec, "output_shape", None)
-        if isinstance(spec, InputSpec) or output_shape is None:
+        if isinstance(spec, InputSpec):
+            raise ValueError(f"layer {spec.name!r}: an InputSpec after the first layer; a model's inputs come first")
+        if output_shape is None:
             raise ValueError(f"layer {spec.name!r}: {type(spec).__name__} is not a layer spec fxsim can run")
-        shapes.append(tuple(int(d) for d in output_shape(shapes[-1])))
+        current = tuple(int(d) for d in output_shape(current))
+        shapes.append(current)
     return shapes
+
+
+def _check_initial_states(layers: Sequence[LayerSpec], n_inputs: int) -> dict[str, tuple[str, ...]]:
+    """``{layer: input names}`` of the recurrent layers with initial states, checked against the inputs."""
+    extra = {spec.name: spec for spec in layers[1:n_inputs]}
+    states: dict[str, tuple[str, ...]] = {}
+    used: set[str] = set()
+    for spec in layers[n_inputs:]:
+        names = tuple(getattr(spec, "initial_state", ()) or ())
+        if not names:
+            continue
+        where = f"layer {spec.name!r} ({spec.cell.upper()})"
+        want = 2 if spec.cell == "lstm" else 1
+        if len(names) != want:
+            raise ValueError(f"{where}: {len(names)} initial states {names}, expected "
+                             f"{'h0 and c0' if want == 2 else 'h0'}")
+        for name in names:
+            inp = extra.get(name)
+            if inp is None:
+                raise ValueError(f"{where}: initial state {name!r} is not one of the model's state inputs "
+                                 f"{sorted(extra)}")
+            if tuple(inp.shape) != (spec.n_state,):
+                raise ValueError(f"{where}: initial state {name!r} has shape {tuple(inp.shape)}, expected "
+                                 f"({spec.n_state},)")
+            used.add(name)
+        states[spec.name] = names
+    unused = sorted(set(extra) - used)
+    if unused:
+        raise ValueError(f"model inputs {unused} feed no layer (only recurrent initial states may be extra inputs)")
+    return states
+
+
+def _run_from_state(runner, codes: np.ndarray, states: list[np.ndarray], trace: bool, count: bool):
+    """A recurrent runner's call with its layer's state starting at ``states`` (codes of the state inputs)."""
+    from fxsim.kernels import recurrent
+
+    res = recurrent.run_recurrent(runner.spec, codes, trace, count, prepared=runner.prepared,
+                                  initial_state=tuple(states))
+    return res.out, res.overflows, res.internals

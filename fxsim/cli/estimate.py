@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fxsim.cli.common import add_model_arguments, hls4ml_options, parse_spec, resolve_model
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -22,37 +24,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="hardware cost (EBOPs, LUT, FF, DSP, BRAM, latency, II) before synthesis",
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
-    p.add_argument("model", help="Keras/QKeras model (.h5 or .keras) or a zoo model name, e.g. toptag_gru_float")
-    p.add_argument("--precision", required=True, metavar="SPEC",
-                   help="type string (e.g. 'ap_fixed<16,6>'), 'none', inline JSON, or a .json file")
+    add_model_arguments(p, "Keras/QKeras model (.h5 or .keras) or a zoo model name, e.g. toptag_gru_float",
+                        "ap_fixed<16,6>")
     p.add_argument("--part", default="xcu250-figd2104-2L-e", metavar="P",
                    help="FPGA part (default xcu250-figd2104-2L-e)")
     p.add_argument("--device-resources", metavar="LUT,FF,DSP,BRAM_18K",
                    help="resources of a device fxsim does not know (overrides --part's table)")
     p.add_argument("--clock", type=float, default=5.0, metavar="NS", help="clock period in ns (default 5)")
-    p.add_argument("--strategy", choices=["Latency", "Resource"], help="hls4ml strategy for every layer")
-    p.add_argument("--reuse-factor", type=int, metavar="N", help="hls4ml reuse factor for every layer")
-    p.add_argument("--backend", choices=["Vivado", "Vitis"], help="hls4ml backend (default Vivado)")
     p.add_argument("--json", metavar="OUT", help="also write the estimate as JSON to OUT")
     p.add_argument("--require-fit", action="store_true", help="exit 4 when the design does not fit the device")
     p.set_defaults(func=run)
 
 
-def load_model_arg(text: str) -> tuple[Any, str]:
-    """A model file or a zoo name: (model or path, display name)."""
-    path = Path(text)
-    if path.exists():
-        return str(path), path.stem
-    from fxsim.models import zoo
-
-    if text not in zoo.names():
-        raise FileNotFoundError(f"no model file {text!r}, and no zoo model of that name "
-                                f"(zoo: {', '.join(zoo.names())})")
-    return zoo.load(text), text
-
-
 def run(args: argparse.Namespace) -> int:
-    from fxsim.cli.evaluate import parse_spec
     from fxsim.cost import estimate, get_device, parse_resources
     from fxsim.doctor import ConversionRefused
 
@@ -61,18 +45,10 @@ def run(args: argparse.Namespace) -> int:
     get_device(args.part, device)  # a bad part fails before the model is loaded
     if args.clock <= 0:
         raise ValueError(f"--clock must be a positive number of ns, got {args.clock:g}")
-    if args.reuse_factor is not None and args.reuse_factor < 1:
-        raise ValueError(f"--reuse-factor must be a positive integer, got {args.reuse_factor}")
+    options = hls4ml_options(args)
     if args.json and not Path(args.json).parent.exists():
         raise FileNotFoundError(f"--json: folder {str(Path(args.json).parent)!r} does not exist")
-    options: dict[str, Any] = {}
-    if args.strategy:
-        options["strategy"] = args.strategy
-    if args.reuse_factor is not None:
-        options["reuse_factor"] = args.reuse_factor
-    if args.backend:
-        options["backend"] = args.backend
-    model, name = load_model_arg(args.model)
+    model, name, _ = resolve_model(args.model)
     try:
         est = estimate(model, precision, part=args.part, clock_period=args.clock, device=device, **options)
     except ConversionRefused as err:

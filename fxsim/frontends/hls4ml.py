@@ -58,13 +58,14 @@ def from_hls4ml(hls_model: Any) -> FxModel:
     io_type = str(config.get_config_value("IOType") or "io_parallel")
     if io_type != "io_parallel":
         raise UnsupportedLayerError(f"IOType {io_type!r} is not emulated; fxsim follows io_parallel")
-    if len(hls_model.get_input_variables()) != 1 or len(hls_model.get_output_variables()) != 1:
-        raise UnsupportedLayerError("fxsim emulates models with one input and one output")
+    if len(hls_model.get_output_variables()) != 1:
+        raise UnsupportedLayerError("fxsim emulates models with one output")
+    inputs, layers = _split_inputs(hls_model)
 
-    specs: list[LayerSpec] = []
-    prev = None
-    for layer in hls_model.get_layers():
-        if prev is not None and layer.get_input_variable() is not prev.get_output_variable():
+    specs: list[LayerSpec] = [_convert(layer) for layer in inputs]
+    prev = inputs[0]
+    for layer in layers:
+        if layer.get_input_variable() is not prev.get_output_variable():
             raise UnsupportedLayerError(
                 f"layer {layer.name!r} ({layer.class_name}) does not take the previous layer's output; "
                 "fxsim emulates sequential models"
@@ -73,12 +74,98 @@ def from_hls4ml(hls_model: Any) -> FxModel:
         prev = layer
     if hls_model.get_output_variables()[0] is not prev.get_output_variable():
         raise UnsupportedLayerError("the model output is not the last layer's output")
+    _check_initial_states(specs, inputs)
     model = FxModel(specs, name=str(config.get_project_name()))
     try:
         model._prepare()  # build tables and orders now, so unsupported settings surface here
     except ValueError as err:
         raise UnsupportedLayerError(str(err)) from None
     return model
+
+
+def _split_inputs(hls_model) -> tuple[list, list]:
+    """The graph's Input layers in ``hls_model.predict``'s order, and the other layers in order.
+
+    A model with several inputs is emulated when the extra ones are only the initial
+    states of recurrent layers (hls4ml's PyTorch ``GRU(x, h0)``, ``LSTM(x, (h0, c0))``).
+    """
+    from hls4ml.model import layers as L
+
+    all_layers = list(hls_model.get_layers())
+    by_var = {id(layer.get_output_variable()): layer for layer in all_layers if isinstance(layer, L.Input)}
+    inputs = [by_var.get(id(var)) for var in hls_model.get_input_variables()]
+    if None in inputs or len(inputs) != len(by_var):
+        raise UnsupportedLayerError("the model inputs are not its Input layers")
+    others = [layer for layer in all_layers if not isinstance(layer, L.Input)]
+    if not others:
+        raise UnsupportedLayerError("the model has no layer after its input")
+    _check_pytorch_input_transpose(others)
+    states = {name for layer in others if isinstance(layer, (L.LSTM, L.GRU)) for name in layer.inputs[1:]}
+    for layer in inputs[1:]:
+        if layer.name not in states:
+            raise UnsupportedLayerError(
+                f"input {layer.name!r} is not the initial state of a GRU/LSTM; fxsim emulates one input "
+                "(plus PyTorch's h0/c0 initial-state inputs)"
+            )
+    return inputs, others
+
+
+def _check_pytorch_input_transpose(layers: list) -> None:
+    """Refuse hls4ml's default ``channels_last_conversion='full'`` in front of a PyTorch GRU/LSTM.
+
+    hls4ml then transposes the ``(T, F)`` input to ``(F, T)`` and the recurrent C++ takes
+    ``n_sequence``/``n_in`` from that variable: the layer reads F steps of T features, not
+    what PyTorch computes (measured: a GRU(3, 4) on T=5 at ``fixed<24,8,RND_CONV,SAT>``
+    differs from PyTorch by up to 1.06 in the C simulation (h0 random or zero), against
+    0.0067 with ``'internal'``; plausibly hls4ml issue #1111).
+    """
+    from hls4ml.model import layers as L
+
+    for layer in layers:
+        if not (isinstance(layer, (L.LSTM, L.GRU)) and layer.get_attr("pytorch", False)):
+            continue
+        source = layer.model.graph.get(layer.inputs[0]) if hasattr(layer, "model") else None
+        if source is not None and source.class_name == "Transpose":
+            raise UnsupportedLayerError(
+                f"{_where(layer)} reads {source.name!r}, hls4ml's transpose of the PyTorch input "
+                "(channels_last_conversion='full', its default): the C simulation then runs the layer over "
+                "the feature axis as time steps and differs from PyTorch (measured: up to 1.06 for a "
+                "GRU(3, 4), T=5, at fixed<24,8>); convert with config_from_pytorch_model(..., "
+                "channels_last_conversion='internal') and input shapes (F, T), as fxsim.frontends.torch.convert does"
+            )
+
+
+def _check_initial_states(specs: list[LayerSpec], inputs: list) -> None:
+    """Refuse initial-state layers hls4ml 1.3.0 cannot compile (its ``*_stack`` overloads with h0/c0).
+
+    Those overloads pass the state arrays (the input type) as ``res_T`` and declare the
+    recurrent weights and biases with ``weight_t`` / ``bias_t``; any other types are a
+    C++ type mismatch, so there is no C simulation to match.
+    """
+    names = {layer.name for layer in inputs[1:]}
+    types = {spec.name: spec.result_t for spec in specs if isinstance(spec, InputSpec)}
+    for spec in specs:
+        states = getattr(spec, "initial_state", ()) if isinstance(spec, RecurrentSpec) else ()
+        if not states:
+            continue
+        where = f"layer {spec.name!r} ({spec.cell.upper()}) with initial states {', '.join(states)}"
+        for name in states:
+            if name not in names:
+                raise UnsupportedLayerError(f"{where}: {name!r} is not a model input; fxsim emulates initial "
+                                            "states given as inputs")
+            if types[name] != spec.result_t:
+                raise UnsupportedLayerError(
+                    f"{where}: input {name!r} has type {types[name]}, the layer's result_t is {spec.result_t}; "
+                    f"hls4ml 1.3.0's {spec.cell}_stack passes the state array as result_t, so the C simulation "
+                    f"does not compile (give {name!r} the layer's result type)"
+                )
+        for a, b in (("weight_t", "recurrent_weight_t"), ("bias_t", "recurrent_bias_t")):
+            if getattr(spec, a) != getattr(spec, b):
+                raise UnsupportedLayerError(
+                    f"{where}: {a} {getattr(spec, a)} differs from {b} {getattr(spec, b)}; hls4ml 1.3.0's "
+                    f"{spec.cell}_stack with initial states declares the recurrent ones as {a}, so the C "
+                    "simulation does not compile (give both the same type)"
+                )
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -392,6 +479,8 @@ def _recurrent(layer) -> RecurrentSpec:
     if pytorch and cell == "gru":
         _pytorch_gru_to_keras_order(values, n_state, where)
     fields = {f.name for f in dataclasses.fields(RecurrentSpec)}
+    if layer.get_attr("pass_initial_states", False):  # PyTorch GRU(x, h0) / LSTM(x, (h0, c0))
+        values["initial_state"] = tuple(str(name) for name in layer.inputs[1:])
     recurrent_rf = int(layer.get_attr("recurrent_reuse_factor", values["reuse_factor"]))
     if "recurrent_reuse_factor" in fields:
         values["recurrent_reuse_factor"] = recurrent_rf

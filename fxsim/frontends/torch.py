@@ -318,3 +318,22 @@ def convert(module: Any, precision: Any = None, input_shape: Any = None,
         ) from err
     return TorchConversion(module, hls_model, config, generated, spec, dict(kwargs, **options), buf.getvalue(),
                            input_shape=tuple(shapes))
+
+
+def float_predict(module: Any, inputs: list[np.ndarray]) -> np.ndarray:
+    """The module's float32 output on a batch: ``module(x)`` or ``module(x, h0[, c0])``.
+
+    ``inputs`` are as ``hls_model.predict`` takes them, ``(n, *shape)`` each; an initial
+    state ``(n, H)`` is handed to PyTorch as ``(1, n, H)`` (``(num_layers, N, H)``, what
+    ``nn.GRU`` / ``nn.LSTM`` take).
+    """
+    torch = import_torch()
+    args = []
+    for i, a in enumerate(inputs):
+        t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+        args.append(t.unsqueeze(0) if i > 0 and t.ndim == 2 else t)
+    with torch.no_grad():
+        out = module(*args)
+    if isinstance(out, (tuple, list)):
+        out = out[0]
+    return out.detach().cpu().numpy().reshape(len(inputs[0]), -1)

@@ -289,8 +289,12 @@ def overflow_types(spec: RecurrentSpec) -> dict[str, FixedType]:
 
 
 def run(spec: RecurrentSpec, prepared: Prepared, x: np.ndarray, trace: bool = False,
-        count: bool = True) -> RecurrentResult:
-    """Run a recurrent layer on ``x [n, T, n_in]`` (contiguous int64 codes) with the arguments :func:`prepare` built."""
+        count: bool = True, initial_state: tuple[np.ndarray, ...] | None = None) -> RecurrentResult:
+    """Run a recurrent layer on ``x [n, T, n_in]`` (contiguous int64 codes) with the arguments :func:`prepare` built.
+
+    ``initial_state``: ``(h0,)`` / ``(h0, c0)`` int64 ``result_t`` codes ``[n, n_state]``
+    the state starts from (``None``: 0, the numba cells).
+    """
     cell = CELLS[spec.cell]
     n, steps, n_in = x.shape
     m, k = spec.n_state, spec.n_gates
@@ -301,8 +305,13 @@ def run(spec: RecurrentSpec, prepared: Prepared, x: np.ndarray, trace: bool = Fa
     args = CellArgs(spec.input_t.frac, p.weight, spec.weight_t.frac, p.recurrent_weight, spec.recurrent_weight_t.frac,
                     p.bias_acc, p.recurrent_bias_acc, p.order_x, p.order_h, spec.accum_t.spec, spec.result_t.spec,
                     p.table_recr, p.table_act, p.recr_kind, p.act_kind)
-    recurrent_forward(spec.cell == "lstm", x, *args, bool(spec.return_sequences), bool(trace), bool(count), out,
-                      internals, counts)
+    if initial_state is None:
+        recurrent_forward(spec.cell == "lstm", x, *args, bool(spec.return_sequences), bool(trace), bool(count), out,
+                          internals, counts)
+    else:
+        counts = np.zeros((1, len(cell.counters)), dtype=np.int64)
+        forward_from_state(spec.cell == "lstm", x, args, initial_state, bool(spec.return_sequences), bool(trace),
+                           bool(count), out, internals, counts[0])
     totals = dict(zip(cell.counters, counts.sum(axis=0)))
     per_step = n * steps
     overflows = {
@@ -329,7 +338,8 @@ def run(spec: RecurrentSpec, prepared: Prepared, x: np.ndarray, trace: bool = Fa
 
 
 def run_recurrent(spec: RecurrentSpec, x_codes: np.ndarray, trace: bool = False, count: bool = True,
-                  prepared: Prepared | None = None) -> RecurrentResult:
+                  prepared: Prepared | None = None,
+                  initial_state: tuple[np.ndarray, ...] | None = None) -> RecurrentResult:
     """Run an LSTM or GRU layer on a batch of input codes, as hls4ml's C simulation does.
 
     Parameters
@@ -341,6 +351,8 @@ def run_recurrent(spec: RecurrentSpec, x_codes: np.ndarray, trace: bool = False,
     count : count the dense products' and accumulators' overflows; without, those
         counts are 0 and the common accumulator types take faster loops.
     prepared : what :func:`prepare` built for the layer (built here when not given).
+    initial_state : ``(h0,)`` for a GRU, ``(h0, c0)`` for an LSTM: int64 ``result_t`` codes
+        ``[n, n_state]`` the state starts from (hls4ml's initial-state inputs); ``None``: 0.
 
     Returns
     -------
@@ -358,4 +370,127 @@ def run_recurrent(spec: RecurrentSpec, x_codes: np.ndarray, trace: bool = False,
             f"layer {spec.name!r} ({spec.cell.upper()}): input shape {x.shape}, expected (n, "
             f"{spec.n_timesteps}, {spec.n_in})"
         )
-    return run(spec, prepared, np.ascontiguousarray(x.reshape(n, *expected)), trace, count)
+    if initial_state is not None:
+        initial_state = tuple(_state_codes(spec, s, n) for s in initial_state)
+        if len(initial_state) != (2 if spec.cell == "lstm" else 1):
+            raise ValueError(f"layer {spec.name!r} ({spec.cell.upper()}): {len(initial_state)} initial states, "
+                             f"expected {'h0 and c0' if spec.cell == 'lstm' else 'h0'}")
+    return run(spec, prepared, np.ascontiguousarray(x.reshape(n, *expected)), trace, count, initial_state)
+
+
+def _state_codes(spec: RecurrentSpec, s: np.ndarray, n: int) -> np.ndarray:
+    s = np.asarray(s)
+    if s.dtype != np.int64 or s.shape != (n, spec.n_state):
+        raise ValueError(f"layer {spec.name!r} ({spec.cell.upper()}): an initial state must be int64 codes "
+                         f"({n}, {spec.n_state}), got {s.dtype} {s.shape}")
+    return np.ascontiguousarray(s)
+
+
+# --- initial states (PyTorch GRU(x, h0) / LSTM(x, (h0, c0))) ----------------------------------
+# hls4ml's ``gru_stack`` / ``lstm_stack`` overloads with initial states run the same cell
+# (``nnet::gru`` / ``nnet::lstm``) with the state starting at the given codes instead of 0.
+# The numba cells (gru_block / lstm_block) start at 0, so until they take a starting state
+# this Python driver runs the same row operations, in the same order, step by step over
+# blocks of samples; only models with initial-state inputs take it.
+
+#: Samples per block of the initial-state driver (one numba call per row operation and step).
+STATE_BLOCK = 4096
+
+
+def _gru_steps(x, s0, n_b, args, h, ret_seq, trace, count, out, internals, counts):
+    """:func:`fxsim.kernels.gru.gru_block` with ``h [n_state, n_b]`` holding the starting state."""
+    from fxsim.kernels.gru import GRU
+    from fxsim.kernels.recurrent_rows import (activate_row, add_products_row, product_row, project_step,
+                                              sum_row)
+    from fxsim.kernels.blocks import STEPS_PER_LOAD, store_rows
+
+    m = h.shape[0]
+    nb_ = m * n_b
+    af, rf = args.accum[1], args.result[1]
+    xs = np.empty((min(STEPS_PER_LOAD, x.shape[1]), x.shape[2], n_b), dtype=np.int64)
+    zx = np.empty((3 * m, n_b), dtype=np.int64)
+    zh = np.empty((3 * m, n_b), dtype=np.int64)
+    zxf, zhf, hf = zx.reshape(-1), zh.reshape(-1), h.reshape(-1)
+    pre, gate = np.empty(2 * nb_, dtype=np.int64), np.empty(2 * nb_, dtype=np.int64)
+    rh, hin, hc = (np.empty(nb_, dtype=np.int64) for _ in range(3))
+    fz = af if af > 0 else 0
+    for t in range(x.shape[1]):
+        project_step(x, s0, t, xs, h, args, zx, zh, counts, count)
+        counts[GRU.gate_preactivation] += sum_row(zxf[:2 * nb_], zhf[:2 * nb_], af, args.accum, pre)
+        o, clip = activate_row(pre, af, args.recr_kind, args.recr_table, args.accum, gate)
+        counts[GRU.gate_table_index_clip] += clip
+        counts[GRU.gate] += o
+        counts[GRU.reset_hidden] += product_row(gate[nb_:], zhf[2 * nb_:], 2 * af, args.accum, rh)
+        counts[GRU.candidate_preactivation] += sum_row(zxf[2 * nb_:], rh, af, args.accum, hin)
+        o, clip = activate_row(hin, af, args.act_kind, args.act_table, args.accum, hc)
+        counts[GRU.candidate_table_index_clip] += clip
+        counts[GRU.candidate] += o
+        omz = (np.int64(1) << fz) - (gate[:nb_] << (fz - af))
+        counts[GRU.h] += add_products_row(hc, omz, af + fz, hf, gate[:nb_], rf + af, args.result, hf)
+        if trace:
+            for col, rows in ((0, zxf), (3 * m, zhf), (6 * m, pre), (8 * m, gate), (10 * m, rh), (11 * m, hin),
+                              (12 * m, hc), (13 * m, hf)):
+                store_rows(internals, s0, t, col, rows, n_b)
+        if ret_seq:
+            store_rows(out, s0, t, 0, hf, n_b)
+    if not ret_seq:
+        store_rows(out, s0, 0, 0, hf, n_b)
+
+
+def _lstm_steps(x, s0, n_b, args, h, c, ret_seq, trace, count, out, internals, counts):
+    """:func:`fxsim.kernels.lstm.lstm_block` with ``h``, ``c [n_state, n_b]`` holding the starting states."""
+    from fxsim.kernels.lstm import LSTM
+    from fxsim.kernels.recurrent_rows import (activate_row, add_products_row, product_row, project_step,
+                                              sum_row)
+    from fxsim.kernels.blocks import STEPS_PER_LOAD, store_rows
+
+    m = h.shape[0]
+    nb_ = m * n_b
+    af, rf = args.accum[1], args.result[1]
+    xs = np.empty((min(STEPS_PER_LOAD, x.shape[1]), x.shape[2], n_b), dtype=np.int64)
+    zx = np.empty((4 * m, n_b), dtype=np.int64)
+    zh = np.empty((4 * m, n_b), dtype=np.int64)
+    zxf, zhf, hf, cf = zx.reshape(-1), zh.reshape(-1), h.reshape(-1), c.reshape(-1)
+    pre, act = np.empty(4 * nb_, dtype=np.int64), np.empty(4 * nb_, dtype=np.int64)
+    s = np.empty(nb_, dtype=np.int64)
+    for t in range(x.shape[1]):
+        project_step(x, s0, t, xs, h, args, zx, zh, counts, count)
+        counts[LSTM.gate_preactivation] += sum_row(zxf, zhf, af, args.accum, pre)
+        o1, clip1 = activate_row(pre[:2 * nb_], af, args.recr_kind, args.recr_table, args.accum, act[:2 * nb_])
+        o2, clip2 = activate_row(pre[3 * nb_:], af, args.recr_kind, args.recr_table, args.accum, act[3 * nb_:])
+        counts[LSTM.gate_table_index_clip] += clip1 + clip2
+        counts[LSTM.gate] += o1 + o2
+        g = act[2 * nb_:3 * nb_]
+        o, clip = activate_row(pre[2 * nb_:3 * nb_], af, args.act_kind, args.act_table, args.accum, g)
+        counts[LSTM.candidate_table_index_clip] += clip
+        counts[LSTM.candidate] += o
+        counts[LSTM.c] += add_products_row(g, act[:nb_], 2 * af, cf, act[nb_:2 * nb_], rf + af, args.result, cf)
+        o, clip = activate_row(cf, rf, args.act_kind, args.act_table, args.accum, s)
+        counts[LSTM.c_table_index_clip] += clip
+        counts[LSTM.c_activation] += o
+        counts[LSTM.h] += product_row(act[3 * nb_:], s, 2 * af, args.result, hf)
+        if trace:
+            for col, rows in ((0, zxf), (4 * m, zhf), (8 * m, pre), (12 * m, act[:2 * nb_]), (14 * m, act[3 * nb_:]),
+                              (15 * m, g), (16 * m, cf), (17 * m, s), (18 * m, hf)):
+                store_rows(internals, s0, t, col, rows, n_b)
+        if ret_seq:
+            store_rows(out, s0, t, 0, hf, n_b)
+    if not ret_seq:
+        store_rows(out, s0, 0, 0, hf, n_b)
+
+
+def forward_from_state(lstm, x, args, initial_state, return_sequences, trace, count, out, internals, counts):
+    """:func:`recurrent_forward` with the state starting at ``initial_state`` instead of 0.
+
+    ``initial_state`` : ``(h0,)`` (GRU) or ``(h0, c0)`` (LSTM), int64 ``result_t`` codes
+    ``[n, n_state]``; ``counts`` a 1-D array of the cell's counters (added to).
+    """
+    n = x.shape[0]
+    for s0 in range(0, n, STATE_BLOCK):
+        n_b = min(STATE_BLOCK, n - s0)
+        states = [np.ascontiguousarray(s[s0:s0 + n_b].T) for s in initial_state]  # [n_state, n_b]
+        if lstm:
+            _lstm_steps(x, s0, n_b, args, states[0], states[1], return_sequences, trace, count, out, internals,
+                        counts)
+        else:
+            _gru_steps(x, s0, n_b, args, states[0], return_sequences, trace, count, out, internals, counts)

@@ -161,7 +161,9 @@ def test_saved_module_and_refused_forms(tmp_path):
         ft.load_module(tmp_path / "missing.pt")
 
 
-def test_initial_states_refused_clearly():
+def test_initial_states_are_inputs():
+    """forward(x, h0): hls4ml adds an Input layer for h0; fxsim reads it as a second input
+    (the C-simulation comparisons are in test_torch_states.py)."""
     class WithH0(nn.Module):
         def __init__(self):
             super().__init__()
@@ -172,9 +174,9 @@ def test_initial_states_refused_clearly():
             return out[:, -1, :]
 
     from fxsim import from_hls4ml
-    from fxsim.frontends.hls4ml import UnsupportedLayerError
 
     conv = ft.convert(WithH0(), input_shape=[(5, 3), (4,)])
     assert conv.input_shape == ((5, 3), (4,))
-    with pytest.raises(UnsupportedLayerError, match="one input"):
-        from_hls4ml(conv.hls_model)
+    fx = from_hls4ml(conv.hls_model)
+    assert [s.name for s in fx.inputs] == ["x", "h0"]
+    assert fx.layers[-1].initial_state == ("h0",)
