@@ -10,8 +10,11 @@ type each counted quantity was cast to.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from fxsim._jit_cache import compile_notice
 from fxsim.fixed import MAX_WIDTH, FixedType
 from fxsim.ir import (
     ActivationSpec,
@@ -38,7 +41,9 @@ def make_runner(spec: LayerSpec):
     """The runner of one layer spec."""
     for kind, factory in _FACTORIES:
         if isinstance(spec, kind):
-            return factory(spec)
+            # building a runner casts its biases and tables with the core's kernels: the first time, a compile
+            with compile_notice(getattr(spec, "cell", "").upper() or type(spec).__name__.removesuffix("Spec")):
+                return factory(spec)
     raise ValueError(f"layer {spec.name!r}: no kernel for {type(spec).__name__}")
 
 
@@ -51,10 +56,24 @@ def _check_width(layer: str, what: str, bits: int) -> None:
 
 
 class _Runner:
+    #: what the compile notice calls this runner's kernels ("GRU", "Dense", ...)
+    kind = "layers"
+
     def __init__(self, spec):
         self.spec = spec
         self.name = spec.name
         self.types: dict[str, FixedType] = {}
+
+
+def _announce_compiles(call):
+    """Wrap a runner's ``__call__``: while it runs, a kernel compilation says so once on stderr."""
+
+    @functools.wraps(call)
+    def wrapper(self, *args, **kwargs):
+        with compile_notice(self.kind):
+            return call(self, *args, **kwargs)
+
+    return wrapper
 
 
 class DenseRunner(_Runner):
@@ -70,6 +89,9 @@ class DenseRunner(_Runner):
             self.order = dense_order(s.n_in, s.n_out, s.strategy, s.reuse_factor)
         self.types = {"bias": s.accum_t, "product": s.accum_t, "accumulator": s.accum_t, "result": s.result_t}
 
+    kind = "Dense"
+
+    @_announce_compiles
     def __call__(self, x, want_trace, want_counts=True):
         s = self.spec
         n = x.shape[0]
@@ -112,7 +134,9 @@ class ActivationRunner(_Runner):
             _check_width(s.name, "slope * x + shift", bits)
         elif kind not in ("linear", "relu"):
             raise ValueError(f"layer {s.name!r}: activation {kind!r} is not emulated")
+        self.kind = f"Activation ({kind})"
 
+    @_announce_compiles
     def __call__(self, x, want_trace, want_counts=True):
         s = self.spec
         n = x.shape[0]
@@ -175,6 +199,9 @@ class SoftmaxRunner(_Runner):
         elif impl != "argmax":
             raise ValueError(f"layer {s.name!r}: softmax implementation {impl!r} is not emulated")
 
+    kind = "Softmax"
+
+    @_announce_compiles
     def __call__(self, x, want_trace, want_counts=True):
         s = self.spec
         n = x.shape[0]
@@ -229,6 +256,9 @@ class ScaleRunner(_Runner):
         self.bias = np.ascontiguousarray(s.bias.ravel(), dtype=np.int64)
         self.types = {"result": s.result_t}
 
+    kind = "Scale"
+
+    @_announce_compiles
     def __call__(self, x, want_trace, want_counts=True):
         s = self.spec
         n = x.shape[0]
@@ -245,7 +275,9 @@ class RecurrentRunner(_Runner):
         super().__init__(spec)
         self.prepared = recurrent.prepare(spec)  # checks the layer, builds tables, orders and biases once
         self.types = recurrent.overflow_types(spec)
+        self.kind = spec.cell.upper()
 
+    @_announce_compiles
     def __call__(self, x, want_trace, want_counts=True):
         res = recurrent.run_recurrent(self.spec, x, want_trace, want_counts, prepared=self.prepared)
         return res.out, res.overflows, res.internals

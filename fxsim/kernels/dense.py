@@ -25,9 +25,7 @@ from fxsim.fixed import (
     FixedType,
     Overflow,
     Rounding,
-    cast,
     code_range,
-    count_overflows,
     narrow_like,
     requantize,
     requantize_row,
@@ -51,10 +49,28 @@ WRAP = int(Overflow.WRAP)
 SAT = int(Overflow.SAT)
 
 
+def cast_with_flags(codes: np.ndarray, src_t: FixedType, dst_t: FixedType) -> tuple[np.ndarray, np.ndarray]:
+    """``dst_t(codes)`` for codes of ``src_t``, and which of them overflowed (bool, same shape).
+
+    Both through :func:`~fxsim.fixed.requantize_row`, the kernel every model already
+    compiles for its input conversion, so preparing a layer compiles nothing of its own.
+    A cast overflowed exactly where its code differs from the same rounding into a
+    63-bit type (which holds every rounded value fxsim represents, and saturates the
+    ones beyond it, which overflow any type of at most ``MAX_WIDTH`` bits).
+    """
+    c = np.ascontiguousarray(np.asarray(codes, dtype=np.int64))
+    flat = c.ravel()
+    out = np.empty_like(flat)
+    requantize_row(flat, src_t.frac, dst_t.spec, out)
+    exact = np.empty_like(flat)
+    requantize_row(flat, src_t.frac, (63, dst_t.frac, 1, int(dst_t.rounding), SAT), exact)
+    return out.reshape(c.shape), (out != exact).reshape(c.shape)
+
+
 def bias_to_accum(bias: np.ndarray, bias_t: FixedType, accum_t: FixedType) -> tuple[np.ndarray, int]:
     """``(accum_t)biases[j]``: bias codes recast to ``accum_t``, and how many overflowed."""
-    b = np.ascontiguousarray(np.asarray(bias, dtype=np.int64))
-    return cast(b, bias_t, accum_t), count_overflows(b, bias_t, accum_t)
+    out, over = cast_with_flags(bias, bias_t, accum_t)
+    return out, int(over.sum())
 
 
 #: Outputs per group in the accumulation loops (and per "can it overflow" decision).

@@ -221,7 +221,6 @@ def prepare(spec: RecurrentSpec) -> Prepared:
 # --- running a layer ----------------------------------------------------------------------------
 
 
-@njit(cache=True, parallel=True)
 def recurrent_forward(lstm, x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
                       order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
                       return_sequences, trace, count, out, internals, counts):
@@ -242,17 +241,40 @@ def recurrent_forward(lstm, x, x_frac, weight, w_frac, recurrent_weight, rw_frac
         else any ``[n, ...]`` array (untouched).
     counts : int64 ``[n_blocks(n), n counters]``, overflow counts per block (added to;
         columns as the cell's counters).
+
+    Dispatches to the cell's own parallel kernel (:func:`_gru_forward`, :func:`_lstm_forward`),
+    so a model compiles only the cell it uses.
     """
+    kernel = _lstm_forward if lstm else _gru_forward
+    kernel(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc, order_x, order_h,
+           accum, result, recr_table, act_table, recr_kind, act_kind, return_sequences, trace, count, out,
+           internals, counts)
+
+
+@njit(cache=True, parallel=True)
+def _gru_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
+                 order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
+                 return_sequences, trace, count, out, internals, counts):
     n = x.shape[0]
     for blk in nb.prange((n + BLOCK - 1) // BLOCK):
         s0 = blk * BLOCK
         n_b = min(BLOCK, n - s0)
         args = CellArgs(x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
                         order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind)
-        if lstm:
-            lstm_block(x, s0, n_b, args, return_sequences, trace, count, out, internals, counts[blk])
-        else:
-            gru_block(x, s0, n_b, args, return_sequences, trace, count, out, internals, counts[blk])
+        gru_block(x, s0, n_b, args, return_sequences, trace, count, out, internals, counts[blk])
+
+
+@njit(cache=True, parallel=True)
+def _lstm_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
+                  order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
+                  return_sequences, trace, count, out, internals, counts):
+    n = x.shape[0]
+    for blk in nb.prange((n + BLOCK - 1) // BLOCK):
+        s0 = blk * BLOCK
+        n_b = min(BLOCK, n - s0)
+        args = CellArgs(x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
+                        order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind)
+        lstm_block(x, s0, n_b, args, return_sequences, trace, count, out, internals, counts[blk])
 
 
 @dataclass

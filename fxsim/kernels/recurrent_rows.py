@@ -13,10 +13,10 @@ from collections import namedtuple
 import numpy as np
 
 from fxsim._jit_cache import njit
-from fxsim.fixed import FixedType, requantize, requantize_row
+from fxsim.fixed import FixedType, requantize_row
 from fxsim.kernels.blocks import STEPS_PER_LOAD, step_input
 from fxsim.kernels.counters import RECURRENT_DENSE_COUNTERS, counter_index
-from fxsim.kernels.dense import dense_accumulate
+from fxsim.kernels.dense import cast_with_flags, dense_accumulate
 from fxsim.kernels.lut import lut_index
 
 #: Activation codes the kernels take (``nnet::activation::<name>``).
@@ -83,17 +83,8 @@ def accum_table(table: np.ndarray, table_t: FixedType, accum_t: FixedType) -> np
     overflowed), so the kernels read code and flag with one load instead of casting
     per value.
     """
-    t = np.ascontiguousarray(table, dtype=np.int64)
-    packed = np.empty_like(t)
-    _cast_packed(t, table_t.frac, accum_t.spec, packed)
-    return packed
-
-
-@njit(cache=True)
-def _cast_packed(src, src_frac, dst, out):
-    for k in range(src.shape[0]):
-        c, o = requantize(src[k], src_frac, dst)
-        out[k] = 2 * c + o  # |c| < 2**61, so this fits
+    codes, over = cast_with_flags(table, table_t, accum_t)
+    return 2 * codes + over  # |code| < 2**61, so this fits
 
 
 @njit(cache=True)
