@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from fxsim._jit_cache import compile_notice
 from fxsim.fixed import FixedType, count_overflows, to_codes
 from fxsim.ir import SPEC_KINDS, InputSpec, LayerSpec
 
@@ -301,7 +302,8 @@ class FxModel:
             side: dict[str, np.ndarray] = {}
             for spec, arr in zip(self.inputs, xs):
                 chunk = arr[start:start + CHUNK]
-                side[spec.name] = codes = to_codes(chunk, spec.result_t)
+                with compile_notice("the input conversion"):  # says so when it compiles (first use only)
+                    side[spec.name] = codes = to_codes(chunk, spec.result_t)
                 if count:
                     _add_counts(totals, spec.name, {"input": (_input_overflows(chunk, spec.result_t), codes.size)},
                                 {"input": spec.result_t})
