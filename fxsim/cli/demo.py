@@ -9,17 +9,25 @@
    and the selected configurations, write the selection's hls4ml project and check
    it with one real hls4ml C simulation (``runs/demo/<model>/hls4ml_build/``, as
    ``fxsim build``), and write the report to ``runs/demo/<model>/``.
+3. On the GRU (``FINETUNE``): fine-tune it through hls4ml's exact arithmetic at that
+   trained width (:func:`fxsim.finetune`, ``--finetune-epochs``, default 2; on the
+   search jets only, a fifth of them picking the best epoch) and print the hardware AUC
+   of the held-out jets before and after, the float AUC, and the seconds it took
+   (``runs/demo/<model>/finetune/``: the model, its configuration, the training curve).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 MODELS = ("toptag_gru_q8i2", "toptag_lstm_q8i2")
+#: the models the demo fine-tunes (before/after at the trained width)
+FINETUNE = ("toptag_gru_q8i2",)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"zoo models to run (default: {' '.join(MODELS)})")
     p.add_argument("--jets", type=int, default=3000, help="top-tagging jets to generate (default 3000)")
     p.add_argument("--target", type=float, default=0.99, help="keep this fraction of the float AUC (default 0.99)")
+    p.add_argument("--finetune-epochs", type=int, default=2, metavar="N",
+                   help=f"fine-tuning epochs for {', '.join(FINETUNE)} at the trained width (default 2; 0 skips)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -64,7 +74,35 @@ def top_tagging_set(models: list[str], jets: int, seed: int, progress: bool):
     return {name: zoo.prepare_inputs(name, ds, split="all") for name in models}
 
 
-def run_model(name: str, x: np.ndarray, y: np.ndarray, out: Path, target: float, progress: bool) -> dict:
+def show_finetuning(study, point, label: str, folder: Path, epochs: int, progress: bool) -> dict:
+    """Fine-tune at ``point`` on the search jets; hardware AUC on the held-out jets before and after."""
+    from fxsim.evaluate import evaluate
+    from fxsim.finetuning import finetune
+
+    t0 = time.perf_counter()
+    config = study.config(point)
+    n_val = max(1, len(study.x) // 5)
+    ft = finetune(study.model, config, study.x[:-n_val], study.y[:-n_val], validation=(study.x[-n_val:],
+                  study.y[-n_val:]), epochs=epochs, progress=progress, evaluate_before_after=False)
+    before = evaluate(study.model, ft.hls_config, study.x_holdout, study.y_holdout, progress=False).metrics
+    after = evaluate(ft.model, ft.hls_config, study.x_holdout, study.y_holdout, progress=False).metrics
+    seconds = time.perf_counter() - t0
+    ref = before["float"]["auc"]
+    hb, ha = before["hardware"]["auc"], after["hardware"]["auc"]
+    print(f"-- fine-tuning through hls4ml's arithmetic at {label} ({epochs} epoch(s) on "
+          f"{len(study.x) - n_val:,} search jets, best of {len(ft.history)} kept: epoch {ft.best_epoch}) --")
+    print(f"  hardware AUC on {len(study.x_holdout):,} held-out jets: before {hb:.4f} ({hb / ref:.3f} x float), "
+          f"after {ha:.4f} ({ha / ref:.3f} x float); float {ref:.4f}")
+    print(f"  fine-tuning took {seconds:.0f} s (graph tracing {ft.seconds.get('trace', 0.0):.0f} s of it)")
+    folder.mkdir(parents=True, exist_ok=True)
+    ft.model.save(folder / "model.h5")
+    (folder / "hls_config.json").write_text(json.dumps(ft.hls_config, indent=1, default=str))
+    ft.plot(folder / "training_curve")
+    return {"before": hb, "after": ha, "float": ref, "seconds": seconds}
+
+
+def run_model(name: str, x: np.ndarray, y: np.ndarray, out: Path, target: float, progress: bool,
+              finetune_epochs: int = 0) -> dict:
     """Evaluate, diagnose, select, cross-check and report one zoo model; returns the headline numbers."""
     from fxsim.analysis.pipeline import bits_curve, diagnose, select_bits
     from fxsim.analysis.report import write_report
@@ -115,9 +153,14 @@ def run_model(name: str, x: np.ndarray, y: np.ndarray, out: Path, target: float,
                                "hls4ml project of the selection": str(folder / "hls4ml_build")},
                          costs=costs, estimates=estimates)
     print(f"report: {files[0]}  (plots: {', '.join(p.name for p in files if p.suffix == '.png')})")
+    tuned = None
+    if finetune_epochs > 0 and name in FINETUNE:
+        tuned = show_finetuning(study, trained, f"every type ap_fixed<{bits},{integer + 1}>", folder / "finetune",
+                                finetune_epochs, progress)
     print(f"[{name}: {time.perf_counter() - t0:.0f} s]")
     v = sel.verification
-    return {"ok": sel.point is not None and v is not None and v.ok and v.metric_csim >= sel.holdout_threshold}
+    return {"ok": sel.point is not None and v is not None and v.ok and v.metric_csim >= sel.holdout_threshold,
+            "finetune": tuned}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,9 +170,12 @@ def run(args: argparse.Namespace) -> int:
     unknown = [m for m in args.models if m not in zoo.names()]
     if unknown:
         raise ValueError(f"unknown zoo models {unknown}; available: {', '.join(zoo.names())}")
+    if args.finetune_epochs < 0:
+        raise ValueError("--finetune-epochs must be 0 (skip) or positive")
     if args.jets < 200:
         raise ValueError("--jets must be at least 200")
     out = Path(args.out)
     data = top_tagging_set(args.models, args.jets, seed=7 + args.seed, progress=not args.quiet)
-    results = [run_model(name, *data[name], out, args.target, not args.quiet) for name in args.models]
+    results = [run_model(name, *data[name], out, args.target, not args.quiet, args.finetune_epochs)
+               for name in args.models]
     return 0 if all(r["ok"] for r in results) else 1

@@ -64,7 +64,40 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="evaluate the configurations on the Dask cluster at ADDRESS (e.g. tcp://host:8786)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="evaluate the configurations on N local Dask worker processes")
+    p.add_argument("--finetune", action="store_true",
+                   help="alternate selection and hardware-aware fine-tuning (fxsim.analysis.finetune_scan): each "
+                        "round fine-tunes at one bit below the best uniform width on the search samples (never the "
+                        "hold-out) and selects again; writes the kept model and configuration to the report folder")
+    p.add_argument("--finetune-rounds", type=int, default=2, metavar="N", help="fine-tuning rounds (default 2)")
+    p.add_argument("--finetune-epochs", type=int, default=3, metavar="N", help="epochs per round (default 3)")
+    p.add_argument("--finetune-lr", type=float, default=1e-3, metavar="LR", help="learning rate (default 1e-3)")
     p.set_defaults(func=run)
+
+
+def _finetune_scan(args: argparse.Namespace) -> int:
+    """``fxsim scan --finetune``: the orchestration lives in :mod:`fxsim.analysis.finetune_scan`."""
+    from fxsim.analysis.finetune_scan import finetune_scan, write
+    from fxsim.cli.diagnose import _model_and_data
+    from fxsim.cli.evaluate import parse_spec
+
+    if args.scheduler or args.workers is not None or args.build or args.uniform_only:
+        raise ValueError("--finetune runs serially and verifies by C simulation: drop --scheduler/--workers/--build/"
+                         "--uniform-only")
+    model, name, x, y = _model_and_data(args)
+    options = {k: v for k, v in (("strategy", args.strategy), ("reuse_factor", args.reuse_factor)) if v is not None}
+    res = finetune_scan(model, x, y, precision=parse_spec(args.precision), target=args.target,
+                        objective=args.objective, holdout=args.holdout, rounds=args.finetune_rounds,
+                        epochs=args.finetune_epochs, learning_rate=args.finetune_lr, verify=not args.no_verify,
+                        verify_samples=args.verify_samples, progress=not args.quiet,
+                        select_options={"max_fractional": args.max_fractional,
+                                        "max_evaluations": args.max_evaluations}, **options)
+    out = Path(args.out) if args.out else Path("runs") / "scan" / f"{name}_finetune"
+    paths = write(res, out)
+    print(f"{name}:")
+    print("\n".join(res.summary_lines()))
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    v = res.verification
+    return 1 if v is not None and not v.ok else 0
 
 
 def summary_lines(study, sel) -> list[str]:
@@ -158,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
     """``fxsim scan``; with ``--scheduler``/``--workers`` the evaluations run on a Dask cluster."""
     if args.scheduler and args.workers is not None:
         raise ValueError("give --scheduler ADDRESS (an existing cluster) or --workers N (a local one), not both")
+    if args.finetune:
+        return _finetune_scan(args)
     if not (args.scheduler or args.workers is not None):
         return _scan(args, attach=None)
     from fxsim.analysis.distributed import DaskEvaluator
