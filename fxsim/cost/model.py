@@ -30,13 +30,16 @@ from fxsim.cost.ebops import effective_bits, signed_width
 from fxsim.fixed import FixedType, Overflow, Rounding
 from fxsim.ir import (
     ActivationSpec,
+    Conv1DSpec,
     DenseSpec,
     InputSpec,
     LayerSpec,
+    Pooling1DSpec,
     RecurrentSpec,
     ReshapeSpec,
     ScaleSpec,
     SoftmaxSpec,
+    ZeroPadding1DSpec,
 )
 
 
@@ -305,8 +308,8 @@ def layer_cost(spec: LayerSpec, sched: _Schedule, device: Device, n_outputs: int
     res = _Res()
     interval = 1
     instances = 1
-    if isinstance(spec, (InputSpec, ReshapeSpec)):
-        pass
+    if isinstance(spec, (InputSpec, ReshapeSpec, ZeroPadding1DSpec)):
+        pass  # wiring (zero padding: constant zeros)
     elif isinstance(spec, DenseSpec):
         _check_reuse(spec.name, spec.n_in, spec.n_out, spec.reuse_factor, spec.strategy)
         n_rows = max(1, n_outputs // spec.n_out)
@@ -333,11 +336,51 @@ def layer_cost(spec: LayerSpec, sched: _Schedule, device: Device, n_outputs: int
         sched.chain(rules.DSP_NS if sub.dsp else 2 * rules.ADD_NS, n * spec.input_t.width, res)
     elif isinstance(spec, RecurrentSpec):
         return _recurrent(spec, sched, device)
+    elif isinstance(spec, Conv1DSpec):
+        interval = _conv1d(spec, sched, res, device)
+    elif isinstance(spec, Pooling1DSpec):
+        _pooling1d(spec, sched, res)
     else:  # pragma: no cover - the IR has no other spec
         raise ValueError(f"fxsim.cost has no model for layer {getattr(spec, 'name', spec)!r} ({type(spec).__name__})")
     latency = sched.cycles - start
     return LayerCost(spec.name, type(spec).__name__.replace("Spec", ""), res.ebops, res.lut, res.ff, res.dsp,
                      res.bram, latency, interval, instances, res.detail)
+
+
+def _conv1d(spec: Conv1DSpec, sched: _Schedule, res: _Res, device: Device) -> int:
+    """``conv_1d_cl``: one pixel's dense kernel (``ParallelizationFactor`` 1, hls4ml's default,
+    so ``n_pixels = 1``) run once per output position (``PartitionLoop``, II = reuse factor).
+
+    EBOPs as HGQ counts a convolution: the kernel's product bits at every output position.
+    Returns the initiation interval.
+    """
+    weight = spec.weight.reshape(-1, spec.n_filt)
+    _check_reuse(spec.name, weight.shape[0], spec.n_filt, spec.reuse_factor, spec.strategy)
+    sub = _Res()
+    _dense_kernel(weight, spec.bias, spec.input_t, spec.weight_t, spec.accum_t, spec.reuse_factor, sched, sub, device)
+    sub.ebops *= spec.out_width
+    _merge(res, sub, 1)
+    res.lut += spec.n_filt * _cast_luts(spec.accum_t, spec.result_t)
+    res.ff += spec.filt_width * spec.n_chan * spec.input_t.width  # the im2col buffer of one pixel
+    sched.cycles += (spec.out_width - 1) * spec.reuse_factor
+    return spec.out_width * spec.reuse_factor
+
+
+def _pooling1d(spec: Pooling1DSpec, sched: _Schedule, res: _Res) -> None:
+    """``pooling1d_cl``: per output and channel a comparator (max) or adder (average) chain over the
+    window; an average's division by a window size that is not a power of two is counted as one
+    constant product of ``accum_t`` width per output (``constant_divisions``)."""
+    width = spec.n_in if spec.is_global else spec.pool_width
+    n_out = spec.n_filt * (1 if spec.is_global else spec.n_out)
+    bits = spec.input_t.width if spec.op == "max" else spec.accum_t.width
+    res.lut += n_out * (width - 1) * bits * rules.LUTS_PER_ADDER_BIT
+    res.count("max_comparators" if spec.op == "max" else "adders", n_out * (width - 1))
+    if spec.op == "average" and width & (width - 1):
+        res.lut += n_out * spec.accum_t.width * spec.accum_t.width * rules.LUTS_PER_VARIABLE_PRODUCT_BIT / 2
+        res.count("constant_divisions", n_out)
+    res.lut += n_out * _cast_luts(spec.accum_t, spec.result_t)
+    for _ in range(math.ceil(math.log2(max(2, width)))):
+        sched.chain(rules.ADD_NS, n_out * bits, res)
 
 
 def _merge(res: _Res, sub: _Res, times: int) -> None:

@@ -24,6 +24,9 @@ def conversion_findings(conversion: Any) -> list[Finding]:
     out += _removed_qactivations(conversion)
     out += _softmax_width(conversion)
     out += _table_width(conversion)
+    from fxsim.doctor.conv_rules import conv_findings
+
+    out += conv_findings(conversion)
     return out
 
 
@@ -73,12 +76,17 @@ def _lstm_types(conversion: Any) -> list[Finding]:
         prev = layer.get_input_node()
         prev_name = prev.name if prev is not None else "input"
         fix = {layer.name: {"accum": str(res_t), "result": str(res_t)}}
+        cause = ""
         if in_t != res_t:
             fix[prev_name] = {"result": str(res_t)}
+            if prev is not None and prev.class_name in ("Conv1D", "PointwiseConv1D", "Pooling1D"):
+                # the usual Conv1D -> LSTM trap: the conv's 'auto' result is as wide as its exact sums
+                cause = (f" (the input is {prev.class_name} {prev_name!r}'s result type, which 'auto' infers "
+                         f"wide enough for its exact sums; set its result to {res_t})")
         out.append(Finding(
             "lstm-types-differ", "error", layer.name,
             f"LSTM input type {in_t}, accum_t {acc_t} and result_t {res_t} differ: hls4ml 1.3.0's lstm() "
-            "template passes them as one type (nnet_recurrent.h:79-80), so the project does not compile",
+            "template passes them as one type (nnet_recurrent.h:79-80), so the project does not compile" + cause,
             f"make the three identical, e.g. precision={fix!r}",
             {"input_t": str(in_t), "accum_t": str(acc_t), "result_t": str(res_t), "suggested": fix},
         ))
