@@ -287,14 +287,28 @@ def build_torch_trial(rng):
             for name, layer in layers.items():
                 setattr(self, name, layer)
 
-        def forward(self, x):
-            out, _ = self.rnn(x)
+        def head(self, out):
             h = out[:, -1, :]
             for name in list(layers)[1:]:
                 h = getattr(self, name)(h)
             return h
 
-    net = Net().eval()
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.head(out)
+
+    class NetH0(Net):  # initial-state inputs: hls4ml's GRU(x, h0)
+        def forward(self, x, h0):
+            out, _ = self.rnn(x, h0)
+            return self.head(out)
+
+    class NetH0C0(Net):  # LSTM(x, (h0, c0))
+        def forward(self, x, h0, c0):
+            out, _ = self.rnn(x, (h0, c0))
+            return self.head(out)
+
+    states = rng.random() < 0.3
+    net = (NetH0C0 if cell == "lstm" else NetH0)().eval() if states else Net().eval()
     with torch.no_grad():
         for name, p in net.named_parameters():
             p.normal_(0.0, 0.5 if "bias" in name else std)
@@ -338,9 +352,39 @@ def build_torch_trial(rng):
                 entry["table_t"] = rand_type(rng, 6, 24, 1, 3)
             if rng.random() < 0.7:
                 entry["result"] = rand_type(rng, 4, 18, 1, 4)
+    shape = (t_steps, n_in)
+    if states:  # hls4ml's *_stack with initial states compiles only with these types equal
+        rnn = spec.setdefault("rnn", {})
+        for a, b in (("weight", "recurrent_weight"), ("bias", "recurrent_bias")):
+            if a in rnn:
+                rnn[b] = rnn[a]
+            else:
+                rnn.pop(b, None)
+        names = ["h0", "c0"] if cell == "lstm" else ["h0"]
+        for name in names:
+            spec[name] = {"result": rnn.get("result", default)}
+        shape = [shape] + [(n_state,)] * len(names)
     spec = {k: v for k, v in spec.items() if v}
     options = {"default_precision": default, **({"strategy": "Resource"} if resource else {})}
-    return net, spec, float(rng.choice([0.5, 2.0, 8.0, 40.0])), (t_steps, n_in), options
+    return net, spec, float(rng.choice([0.5, 2.0, 8.0, 40.0])), shape, options
+
+
+def check_states(hls_model, xs):
+    """``(codes compared, mismatches)`` of the output for a model with initial-state inputs.
+
+    :func:`fxsim.csim.crosscheck` traces single-input models; here the compiled model's
+    ``predict([x, h0, ...])`` output is compared with fxsim's.
+    """
+    from fxsim import from_hls4ml
+    from fxsim.fixed import to_codes
+    from fxsim.frontends.keras import quiet_stdout
+
+    with quiet_stdout():
+        hls_model.compile()
+        y = np.asarray(hls_model.predict([np.ascontiguousarray(a) for a in xs]))
+    fx = from_hls4ml(hls_model)
+    ours = fx.predict_codes(xs)
+    return int(ours.size), int(np.sum(ours != to_codes(y.reshape(ours.shape), fx.output_t)))
 
 
 def main(argv=None) -> int:
@@ -401,9 +445,13 @@ def main(argv=None) -> int:
         except Exception as err:  # a draw Keras/hls4ml cannot even configure
             print(f"[{trial:4d}] skipped draw: {err}")
             continue
-        x = rng.normal(0.0, scale, (args.samples, *shape))
-        x[args.samples // 2:] *= 2.0
-        x = np.round(x * 4096.0) / 4096.0
+        shapes = shape if isinstance(shape, list) else [shape]  # [x, h0, c0] with initial states
+        xs = []
+        for i, s in enumerate(shapes):
+            a = rng.normal(0.0, scale if i == 0 else 0.7, (args.samples, *s))
+            a[args.samples // 2:] *= 2.0
+            xs.append(np.round(a * 4096.0) / 4096.0)
+        x = xs[0]
         layers = model.layers if keras is not None else [m for m in model.modules() if m is not model]
         kind = "+".join(sorted({type(layer).__name__ for layer in layers} - {"InputLayer"}))
         directory = work / f"t{trial}"
@@ -412,7 +460,7 @@ def main(argv=None) -> int:
                 from fxsim.frontends.torch import convert as convert_torch
 
                 conv = convert_torch(model, cfg, input_shape=shape, output_dir=directory, **options)
-                rep = crosscheck(conv.hls_model, x)
+                rep = check_states(conv.hls_model, xs) if len(xs) > 1 else crosscheck(conv.hls_model, x)
             else:
                 rep = crosscheck(model, x, cfg, use_cache=False, directory=directory)
         except UnsupportedLayerError as err:
@@ -429,8 +477,12 @@ def main(argv=None) -> int:
             shutil.rmtree(directory, ignore_errors=True)
         compiled += 1
         kinds[kind] = kinds.get(kind, 0) + 1
-        n_codes = sum(c.compared for c in rep.layers) + rep.output.compared
-        n_bad = sum(c.mismatches for c in rep.layers) + rep.output.mismatches
+        if isinstance(rep, tuple):
+            n_codes, n_bad = rep
+            kind += "+h0"
+        else:
+            n_codes = sum(c.compared for c in rep.layers) + rep.output.compared
+            n_bad = sum(c.mismatches for c in rep.layers) + rep.output.mismatches
         codes += n_codes
         bad += n_bad
         status = "ok" if n_bad == 0 else "MISMATCH"
