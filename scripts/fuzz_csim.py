@@ -147,7 +147,7 @@ def build_trial(rng, keras, conv_rng=None, conv_p: float = 0.0):
         layers_info.append((f"fc{i}", "dense", {}))
         last = i == n_dense - 1
         # Keras 3's hard_sigmoid is relu6(x + 3) / 6, not Keras 2's 0.2 x + 0.5 that hls4ml implements
-        hard = ["hard_sigmoid"] if int(k.__version__.split(".")[0]) < 3 else []
+        hard = ["hard_sigmoid"] if int(getattr(k, "__version__", "2").split(".")[0]) < 3 else []  # tf.keras has none
         choice = str(rng.choice(["none", "relu", "leaky", "sigmoid", "tanh", "linear", *hard]
                                 + (["softmax"] * 2 if last else [])))
         if choice == "leaky":
