@@ -27,44 +27,39 @@ ROUNDINGS = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RN
 OVERFLOWS = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
 
 
-class GruNet(nn.Module):
-    """GRU (last state) → Linear; ``forward(x, h0)`` when ``states``, else ``forward(x)``."""
+class Net(nn.Module):
+    """GRU/LSTM (last state) → Linear; subclasses give ``forward`` with or without initial states."""
+
+    cell = "gru"
 
     def __init__(self, n_in: int, units: int, n_out: int):
         super().__init__()
-        self.rnn = nn.GRU(n_in, units, batch_first=True)
+        self.rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[self.cell](n_in, units, batch_first=True)
         self.fc = nn.Linear(units, n_out)
 
 
-class GruH0(GruNet):
+class GruH0(Net):
     def forward(self, x, h0):
         out, _ = self.rnn(x, h0)
         return self.fc(out[:, -1, :])
 
 
-class GruPlain(GruNet):
+class GruPlain(Net):
     def forward(self, x):
         out, _ = self.rnn(x)
         return self.fc(out[:, -1, :])
 
 
-class LstmNet(nn.Module):
-    def __init__(self, n_in: int, units: int, n_out: int):
-        super().__init__()
-        self.rnn = nn.LSTM(n_in, units, batch_first=True)
-        self.fc = nn.Linear(units, n_out)
+class LstmH0C0(Net):
+    cell = "lstm"
 
-
-class LstmH0C0(LstmNet):
     def forward(self, x, h0, c0):
         out, _ = self.rnn(x, (h0, c0))
         return self.fc(out[:, -1, :])
 
 
-class LstmPlain(LstmNet):
-    def forward(self, x):
-        out, _ = self.rnn(x)
-        return self.fc(out[:, -1, :])
+class LstmPlain(GruPlain):
+    cell = "lstm"
 
 
 class GruOnlyH0(nn.Module):
@@ -242,7 +237,8 @@ def test_single_input_models_unchanged():
 
 
 @pytest.mark.parametrize("precision, match", [
-    ({"h0": {"result": "fixed<12,4>"}}, r"input 'h0' has type ap_fixed<12,4.*result_t is ap_fixed<16,6.*does not compile"),
+    ({"h0": {"result": "fixed<12,4>"}},
+     r"input 'h0' has type ap_fixed<12,4.*result_t is ap_fixed<16,6.*does not compile"),
     ({"rnn": {"recurrent_weight": "fixed<9,2>"}}, r"weight_t ap_fixed<16,6.* differs from recurrent_weight_t"),
     ({"rnn": {"recurrent_bias": "fixed<9,2>"}}, r"bias_t ap_fixed<16,6.* differs from recurrent_bias_t"),
 ])
