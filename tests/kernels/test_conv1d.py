@@ -103,4 +103,5 @@ def test_global_pool_and_zero_padding():
     zp = ZeroPadding1DSpec("z", t, FixedType.parse("ap_fixed<4,1,AP_TRN,AP_SAT>"), 1, 2)
     out, counts, _ = make_runner(zp)(x, False)
     assert out.shape == (1, 6, 2) and out[0, 0].tolist() == [0, 0] and out[0, 4:].ravel().tolist() == [0] * 4
-    assert out[0, 1:4].tolist() == [[0, -1], [1, -2], [3, 2]] and counts["result"] == (0, 6)
+    # <8,3> codes to <4,1,TRN>: two fractional bits dropped (floor)
+    assert out[0, 1:4].tolist() == [[0, -1], [0, -1], [1, 1]] and counts["result"] == (0, 6)
