@@ -59,7 +59,8 @@ CORE_TESTS=(
 )
 
 # The Keras 3 / PyTorch front-ends' tests: .venv-keras3 only.
-KERAS3_TESTS=(tests/frontends/test_torch.py tests/frontends/test_keras3.py)
+KERAS3_TESTS=(tests/frontends/test_torch.py tests/frontends/test_torch_states.py tests/frontends/test_torch_cli.py
+              tests/frontends/test_keras3.py)
 
 cmd="${1:-demo}"
 [ $# -gt 0 ] && shift

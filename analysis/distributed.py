@@ -296,13 +296,13 @@ class DaskEvaluator:
         try:
             for fut in as_completed(futures):
                 i = where[fut.key]
-                if fut.status == "finished":
+                # result() rather than a look at fut.status: a result held by a worker that dies
+                # after as_completed yielded it turns "lost"/"pending" (exception() is then None)
+                # and dask recomputes it; result() waits for that, and raises the task's error
+                # (after retries; KilledWorker when its workers kept dying) or CancelledError.
+                try:
                     results[i] = fut.result()
-                else:  # "error" (after retries; KilledWorker when its workers kept dying) or "cancelled"
-                    try:
-                        err = fut.exception()
-                    except BaseException as cancelled:  # a cancelled future raises instead of returning it
-                        err = cancelled
+                except BaseException as err:
                     failures.append((points[i], err))
                 if bar is not None:
                     bar.update(1)

@@ -414,7 +414,7 @@ def evaluate(
             codes.append(np.asarray(batch_codes).reshape(nb, -1))
             reports.append(batch_report)
             timing["hardware"] += time.perf_counter() - t
-            bar.update(len(xb))
+            bar.update(nb)
     hw_codes = np.concatenate(codes)
     outputs = {k: np.concatenate(v) for k, v in outs.items()}
     outputs["hardware"] = from_codes(hw_codes, emu.output_t)

@@ -277,14 +277,14 @@ def test_table_range_clipping_is_information_not_overflow():
 
 @pytest.mark.parametrize("cls, code, words", [
     ("SimpleRNN", "unsupported-layer", "SimpleRNN is not supported: hls4ml 1.3.0 has no Vivado/Vitis template"),
-    ("Conv1D", "not-emulated", "layer 'rnn' (Conv1D) is not supported by fxsim"),
+    ("Conv2D", "not-emulated", "layer 'rnn' (Conv2D) is not supported by fxsim"),
 ])
 def test_unsupported_layers_are_named(cls, code, words):
     L = qmodels.layers()
     import tensorflow as tf
 
-    inp = L.Input((6, 3))
-    layer = L.SimpleRNN(4, name="rnn") if cls == "SimpleRNN" else L.Conv1D(2, 3, name="rnn")
+    inp = L.Input((6, 3)) if cls == "SimpleRNN" else L.Input((6, 3, 1))
+    layer = L.SimpleRNN(4, name="rnn") if cls == "SimpleRNN" else L.Conv2D(2, 3, name="rnn")
     model = tf.keras.Model(inp, layer(inp))
     f = _only(doctor(model), code)
     assert f.layer == "rnn" and words in f.what

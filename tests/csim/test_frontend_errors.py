@@ -46,10 +46,10 @@ def test_hard_sigmoid_recurrent_activation_has_no_template(tmp_path):
 
 def test_unsupported_layer_is_named(tmp_path):
     k = keras()
-    inp = k.Input((8, 2), name="x")
-    h = k.layers.Conv1D(3, 3, name="conv")(inp)
+    inp = k.Input((8, 4, 1), name="x")
+    h = k.layers.Conv2D(3, 3, name="conv")(inp)
     m = k.Model(inp, k.layers.Flatten(name="flat")(h))
-    with pytest.raises(UnsupportedLayerError, match=r"'conv' \(Conv1D\) is not supported"):
+    with pytest.raises(UnsupportedLayerError, match=r"'conv' \(Conv2D\) is not supported"):
         from_hls4ml(_convert(m, base_config(m), tmp_path))
 
 
