@@ -504,3 +504,7 @@ def bits_label(t: FixedType) -> str:
 
 def log2_size(n: int) -> float:
     return math.log2(n) if n > 0 else float("nan")
+
+
+# the Conv1D / pooling / zero-padding rules, registered on the dispatchers above
+from fxsim.analysis import space_conv as _space_conv  # noqa: E402,F401

@@ -99,11 +99,14 @@ def conv_front(crng, k, h, t_steps: int, n_in: int) -> tuple:
     return h, info
 
 
-def build_trial(rng, keras, conv_rng=None, conv_p: float = 0.0):
+def build_trial(rng, keras, conv_rng=None, conv_p: float = 0.0, kind_rng=None, recurrent_p: float = 0.0):
     """A random Keras model, its hls4ml config and the input scale.
 
     With ``conv_rng`` and probability ``conv_p``, a recurrent model gets a Conv1D front-end
     (:func:`conv_front`, drawn from ``conv_rng`` so every other draw stays as without it).
+    With ``kind_rng`` and probability ``recurrent_p``, a draw of a Dense-only model becomes
+    an LSTM or GRU model instead (``--recurrent``: more of the campaign on the recurrent
+    layers and their front-ends and wrappers).
     """
     import hls4ml
 
@@ -117,6 +120,8 @@ def build_trial(rng, keras, conv_rng=None, conv_p: float = 0.0):
         return k.initializers.RandomNormal(stddev=0.5, seed=int(rng.integers(2**31)))
 
     kind = rng.choice(["dense", "dense", "lstm", "gru"])
+    if kind == "dense" and kind_rng is not None and kind_rng.random() < recurrent_p:
+        kind = str(kind_rng.choice(["lstm", "gru"]))
     layers_info = []  # (name, kind, extra)
     front = []  # the Conv1D front-end's layers_info
     if kind == "dense":
@@ -387,6 +392,40 @@ def check_states(hls_model, xs):
     return int(ours.size), int(np.sum(ours != to_codes(y.reshape(ours.shape), fx.output_t)))
 
 
+def layer_family(model, name: str) -> str:
+    """The layer family a traced hls4ml layer of a fuzz model belongs to (by the names the draws give)."""
+    layers = {layer.name: layer for layer in model.layers}
+    if name.startswith("conv"):
+        return "Conv1D"
+    if name == "pool":
+        return type(layers["pool"]).__name__
+    if name == "zp":
+        return "ZeroPadding1D"
+    if name in ("rnn", "rnn0"):
+        layer = layers[name]
+        inner = layer.layer if type(layer).__name__ == "Bidirectional" else layer
+        cell = type(inner).__name__
+        if name == "rnn0":
+            return f"stacked {cell} -> {cell}"
+        return f"Bidirectional({cell})" if inner is not layer else cell
+    if name.startswith("td"):
+        return "TimeDistributed(Dense)"
+    if name in ("output", "x"):
+        return {"x": "input", "output": "output"}[name]
+    return "Dense/activation/softmax"
+
+
+def family_counts(model, rep) -> dict[str, tuple[int, int]]:
+    """``{family: (codes compared, mismatches)}`` over a crosscheck report's traced layers and its output."""
+    out: dict[str, list[int]] = {}
+    for c in [*rep.layers, rep.output]:
+        fam = layer_family(model, c.layer) if c is not rep.output else "output"
+        e = out.setdefault(fam, [0, 0])
+        e[0] += c.compared
+        e[1] += c.mismatches
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", type=int, default=300)
@@ -396,6 +435,12 @@ def main(argv=None) -> int:
     ap.add_argument("--wrappers", type=float, default=0.0,
                     help="probability of wrapping a recurrent layer in Bidirectional and of adding "
                          "TimeDistributed(Dense) after return_sequences (scripts/fuzz_wrappers.py)")
+    ap.add_argument("--stacked", type=float, default=0.0,
+                    help="probability of a second recurrent layer of the same kind (return_sequences) in front "
+                         "of the recurrent layer: stacked LSTM -> LSTM / GRU -> GRU (scripts/fuzz_wrappers.py)")
+    ap.add_argument("--recurrent", type=float, default=0.0,
+                    help="probability that a Dense-only draw becomes a recurrent model instead (own stream; "
+                         "0, the default, gives the same models as before)")
     ap.add_argument("--out", type=Path, default=Path("runs/fuzz_csim"))
     ap.add_argument("--frontend", choices=["keras2", "keras3", "torch"], default="keras2")
     ap.add_argument("--conv", type=float, default=0.0,
@@ -417,13 +462,15 @@ def main(argv=None) -> int:
 
     from fuzz_wrappers import with_wrappers
 
-    build_trial = with_wrappers(globals()["build_trial"], args.wrappers, args.seed)
+    build_trial = with_wrappers(globals()["build_trial"], args.wrappers, args.seed, args.stacked)
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="fxsim-fuzz-"))
     tried = compiled = refused = failed_build = 0
     codes = bad = 0
     bad_models: list[int] = []
     kinds: dict[str, int] = {}
+    families: dict[str, dict[str, int]] = {}  # family -> trials / codes / mismatches (see layer_family)
+    log = (args.out / f"trials-seed{args.seed}.jsonl").open("a")
     start = time.time()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))  # finish the trial, then print the summary
@@ -440,7 +487,8 @@ def main(argv=None) -> int:
             if keras is None:
                 model, cfg, scale, shape, options = build_torch_trial(rng)
             else:
-                model, cfg, scale = build_trial(rng, keras, np.random.default_rng([args.seed, trial, 7]), args.conv)
+                model, cfg, scale = build_trial(rng, keras, np.random.default_rng([args.seed, trial, 7]), args.conv,
+                                                np.random.default_rng([args.seed, trial, 13]), args.recurrent)
                 shape = model.input_shape[1:]
         except Exception as err:  # a draw Keras/hls4ml cannot even configure
             print(f"[{trial:4d}] skipped draw: {err}")
@@ -485,6 +533,15 @@ def main(argv=None) -> int:
             n_bad = sum(c.mismatches for c in rep.layers) + rep.output.mismatches
         codes += n_codes
         bad += n_bad
+        per_family = family_counts(model, rep) if keras is not None and not isinstance(rep, tuple) else {}
+        for fam, (n_c, n_b) in per_family.items():
+            entry = families.setdefault(fam, {"trials": 0, "codes": 0, "mismatches": 0})
+            entry["trials"] += 1
+            entry["codes"] += n_c
+            entry["mismatches"] += n_b
+        log.write(json.dumps({"seed": args.seed, "trial": trial, "kind": kind, "codes": n_codes, "mismatches": n_bad,
+                              "families": per_family, "seconds": round(time.time() - start, 1)}) + "\n")
+        log.flush()
         status = "ok" if n_bad == 0 else "MISMATCH"
         print(f"[{trial:4d}] {status:8s} {kind:40s} {n_codes:>9,} codes {n_bad:>6,} mismatches "
               f"({time.time() - start:7.0f} s)", flush=True)
@@ -515,6 +572,18 @@ def main(argv=None) -> int:
     print(f"  mismatching codes    {bad:,}" + (f" (trials {bad_models})" if bad_models else ""))
     print(f"  wall time            {time.time() - start:.0f} s")
     print("  model kinds          " + ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items())))
+    if families:
+        print("  per layer family (trials with it; codes of its layers' traces; mismatches):")
+        for fam, e in sorted(families.items()):
+            print(f"    {fam:28s} {e['trials']:4d} trials {e['codes']:>11,} codes {e['mismatches']:>6,} mismatches")
+    log.close()
+    summary = {"frontend": args.frontend, "seed": args.seed, "start": args.start, "models": args.models,
+               "samples": args.samples, "conv": args.conv, "wrappers": args.wrappers, "stacked": args.stacked,
+               "recurrent": args.recurrent, "tried": tried, "compiled": compiled, "refused": refused,
+               "build_failed": failed_build, "codes": codes, "mismatches": bad, "mismatch_trials": bad_models,
+               "seconds": round(time.time() - start, 1), "kinds": kinds, "families": families,
+               "stopped_early": bool(stop)}
+    (args.out / f"summary-seed{args.seed}-start{args.start}.json").write_text(json.dumps(summary, indent=1) + "\n")
     return 1 if bad else 0
 
 

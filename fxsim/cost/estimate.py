@@ -17,7 +17,7 @@ from typing import Any
 
 from fxsim.cost import rules
 from fxsim.cost.devices import Device, get_device
-from fxsim.cost.model import LayerCost, _Schedule, layer_cost
+from fxsim.cost.model import LayerCost, _Schedule, layer_cost, pipeline_is_dataflow
 
 RESOURCES = ("lut", "ff", "dsp", "bram_18k")
 
@@ -163,11 +163,14 @@ def estimate_ir(fx_model: Any, *, part: str = rules.ANCHOR_PART, clock_period: f
     _check_io_type(fx_model)
     sched = _Schedule(clock)
     costs = []
+    dataflow = pipeline_is_dataflow(fx_model.layers)
+    in_shape = None
     for spec, shape in zip(fx_model.layers, fx_model.shapes):
         n_out = 1
         for d in shape:
             n_out *= int(d)
-        costs.append(layer_cost(spec, sched, dev, n_out))
+        costs.append(layer_cost(spec, sched, dev, n_out, in_shape=in_shape or tuple(shape), dataflow=dataflow))
+        in_shape = tuple(shape)
     # the result is registered at the output port
     from fxsim.cost.model import _Res
 

@@ -15,10 +15,15 @@ where its source is written down; this module only applies them:
 * **Schedule**: operations chain inside a clock period (less the clock uncertainty) and
   every value crossing a cycle boundary costs flip-flops; a static recurrent layer runs its
   one cell ``n_timesteps`` times in sequence, a non-static one instantiates it per step.
+* **Wrappers**: a ``Bidirectional`` layer is its two recurrent layers side by side (one
+  input sequence held for both); a ``TimeDistributed`` loop is its wrapped layers once per
+  time step, as copies (the top-level pipeline unrolls the loop) or one copy run
+  ``n_time_steps`` times (a DATAFLOW design): :data:`fxsim.cost.rules.TIME_DISTRIBUTED_LOOP`.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -30,6 +35,7 @@ from fxsim.cost.ebops import effective_bits, signed_width
 from fxsim.fixed import FixedType, Overflow, Rounding
 from fxsim.ir import (
     ActivationSpec,
+    BidirectionalSpec,
     Conv1DSpec,
     DenseSpec,
     InputSpec,
@@ -39,6 +45,7 @@ from fxsim.ir import (
     ReshapeSpec,
     ScaleSpec,
     SoftmaxSpec,
+    TimeDistributedSpec,
     ZeroPadding1DSpec,
 )
 
@@ -299,10 +306,14 @@ def _adders(n: int, width: int, sched: _Schedule, res: _Res, live_bits: float) -
 # --- layers -------------------------------------------------------------------------------
 
 
-def layer_cost(spec: LayerSpec, sched: _Schedule, device: Device, n_outputs: int) -> LayerCost:
+def layer_cost(spec: LayerSpec, sched: _Schedule, device: Device, n_outputs: int,
+               in_shape: tuple[int, ...] | None = None, dataflow: bool = False) -> LayerCost:
     """The cost of one layer, appended to the model's schedule ``sched``.
 
-    ``n_outputs`` is the number of values the layer produces (from the IR's shapes).
+    ``n_outputs`` is the number of values the layer produces (from the IR's shapes);
+    ``in_shape`` the shape it reads (a ``TimeDistributed`` loop needs it); ``dataflow``
+    whether hls4ml gives the design the DATAFLOW pipeline style (see
+    :func:`pipeline_is_dataflow`).
     """
     start = sched.cycles
     res = _Res()
@@ -336,6 +347,10 @@ def layer_cost(spec: LayerSpec, sched: _Schedule, device: Device, n_outputs: int
         sched.chain(rules.DSP_NS if sub.dsp else 2 * rules.ADD_NS, n * spec.input_t.width, res)
     elif isinstance(spec, RecurrentSpec):
         return _recurrent(spec, sched, device)
+    elif isinstance(spec, BidirectionalSpec):
+        return _bidirectional(spec, sched, device)
+    elif isinstance(spec, TimeDistributedSpec):
+        return _time_distributed(spec, sched, device, in_shape, dataflow)
     elif isinstance(spec, Conv1DSpec):
         interval = _conv1d(spec, sched, res, device)
     elif isinstance(spec, Pooling1DSpec):
@@ -381,6 +396,129 @@ def _pooling1d(spec: Pooling1DSpec, sched: _Schedule, res: _Res) -> None:
     res.lut += n_out * _cast_luts(spec.accum_t, spec.result_t)
     for _ in range(math.ceil(math.log2(max(2, width)))):
         sched.chain(rules.ADD_NS, n_out * bits, res)
+
+
+def _add_cost(res: _Res, c: LayerCost, times: int = 1) -> None:
+    """Add ``times`` copies of a finished layer's figures (and its counts) to ``res``."""
+    res.lut += c.lut * times
+    res.ff += c.ff * times
+    res.dsp += c.dsp * times
+    res.bram += c.bram_18k * times
+    res.ebops += c.ebops * times
+    for k, v in c.detail.items():
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            res.count(k, v * times)
+
+
+def _bidirectional(spec: BidirectionalSpec, sched: _Schedule, device: Device) -> LayerCost:
+    """``nnet::bidirectional_stack``: the forward and backward layers side by side
+    (:data:`fxsim.cost.rules.BIDIRECTIONAL_HALVES`), each costed as its own recurrent layer.
+
+    Resources and EBOPs are the two halves' sums, less the input sequence both read (held
+    once); latency and interval are the slower half's.
+    """
+    runs = []
+    for half in (spec.forward, spec.backward):
+        s = copy.copy(sched)  # both halves start where the model's schedule stands
+        runs.append((_recurrent(half, s, device), s))
+    (fwd, s_f), (bwd, s_b) = runs
+    last = max((s_f, s_b), key=lambda s: (s.cycles, s.t))
+    start = sched.cycles
+    sched.cycles, sched.t = last.cycles, last.t
+    shared = _shared_sequence_bits(spec, fwd.detail["step_cycles"], bwd.detail["step_cycles"])
+    res = _Res()
+    _add_cost(res, fwd)
+    _add_cost(res, bwd)
+    res.ff -= shared
+    cells = {spec.forward.cell.upper(), spec.backward.cell.upper()}
+    detail = {"forward": fwd.detail, "backward": bwd.detail, "shared_input_ff": shared,
+              "step_cycles": max(fwd.detail["step_cycles"], bwd.detail["step_cycles"])}
+    return LayerCost(spec.name, f"Bidirectional({'|'.join(sorted(cells))})", res.ebops, res.lut, res.ff, res.dsp,
+                     res.bram, sched.cycles - start, max(fwd.interval_cycles, bwd.interval_cycles),
+                     fwd.instances + bwd.instances, detail)
+
+
+def _shared_sequence_bits(spec: BidirectionalSpec, step_f: int, step_b: int) -> float:
+    """FFs of the input sequence the two halves would each hold but share (``data`` is one array).
+
+    Static: both hold the whole sequence while they step through it, so one copy is saved.
+    Non-static: the forward half needs ``x[j]`` after ``j * step_f`` cycles, the backward
+    half after ``(T - 1 - j) * step_b``; one delay line kept to the later of the two
+    saves the shorter delay.
+    """
+    f = spec.forward
+    T = f.n_timesteps
+    seq_bits = f.n_in * f.input_t.width
+    if f.static and spec.backward.static:
+        return float(T * seq_bits)
+    return float(seq_bits * sum(min(j * step_f, (T - 1 - j) * step_b) for j in range(T)))
+
+
+def _time_distributed(spec: TimeDistributedSpec, sched: _Schedule, device: Device, in_shape, dataflow: bool
+                      ) -> LayerCost:
+    """hls4ml's ``TimeDistributed`` loop (``recurrent_templates.py``: a ``for (ts ...)`` in the
+    top function around ``read_time_step``, the wrapped layers on one step, ``write_time_step``).
+
+    Under the ``pipeline`` style the top-level ``PIPELINE`` unrolls the loop: ``n_time_steps``
+    copies of the wrapped layers side by side (latency and interval of one copy). Under
+    ``DATAFLOW`` with hls4ml's default ``TimeStepLoopParallelism: Off`` one copy runs the steps
+    one after another: latency and interval ``n_time_steps`` x one step, plus a multiplexer
+    reading each step and registers holding the output sequence. EBOPs count the wrapped
+    products at every step either way (as a convolution's at every position).
+    """
+    if in_shape is None:
+        raise ValueError(f"layer {spec.name!r} (TimeDistributed): its cost needs the input shape")
+    T = spec.n_time_steps
+    shapes = spec.step_shapes(tuple(int(d) for d in in_shape))
+    # "pipeline" (a pipelined loop under DATAFLOW) is not modelled: the IR does not carry the mode
+    unrolled = not dataflow or rules.TIME_DISTRIBUTED_LOOP == "unroll"
+    start = sched.cycles
+    step = sched if unrolled else _Schedule(sched.budget / (1.0 - rules.CLOCK_UNCERTAINTY))
+    rows = [layer_cost(s, step, device, int(np.prod(shapes[i + 1])), in_shape=shapes[i], dataflow=dataflow)
+            for i, s in enumerate(spec.layers)]
+    res = _Res()
+    copies = T if unrolled else 1
+    for c in rows:
+        _add_cost(res, c, copies)
+        res.ebops += c.ebops * (T - copies)  # the products of every step
+    if unrolled:
+        interval = max(c.interval_cycles for c in rows)
+    else:
+        step_cycles = max(1, step.finish(0.0, res))
+        n_step_in = int(np.prod(shapes[0]))
+        n_step_out = int(np.prod(shapes[-1]))
+        # read_time_step: data[ts * n_chan + i], a T:1 multiplexer per input bit; write_time_step: the
+        # output array is filled one step per iteration and held until the loop ends
+        res.lut += n_step_in * spec.input_t.width * math.ceil((T - 1) / (rules.MUX_INPUTS_PER_LUT - 1))
+        res.ff += T * n_step_out * spec.result_t.width
+        res.lut += 2 * math.ceil(math.log2(max(2, T))) * rules.LUTS_PER_ADDER_BIT  # the loop counter
+        if sched.t > 0:
+            sched.boundary(0.0, res)
+        sched.cycles += T * step_cycles
+        interval = T * step_cycles
+        res.detail["step_cycles"] = step_cycles
+    res.detail["time_step_loop"] = "unrolled" if unrolled else "rolled"
+    return LayerCost(spec.name, "TimeDistributed(" + ",".join(c.cls for c in rows) + ")", res.ebops, res.lut, res.ff,
+                     res.dsp, res.bram, sched.cycles - start, interval, copies, res.detail)
+
+
+def pipeline_is_dataflow(specs) -> bool:
+    """Whether hls4ml 1.3.0 gives an io_parallel design the DATAFLOW style
+    (``backends/vivado/passes/pipeline_style.py``, ``PipelineStyle: auto``): when any layer uses
+    the Resource strategy (``_maybe_set_dataflow_resource_strategy``); otherwise ``pipeline``.
+    ``ParallelizationFactor`` > 1 on a convolution also selects DATAFLOW, but the IR does not
+    carry it (it changes no number), so it is not seen here.
+    """
+    for s in specs:
+        if isinstance(s, BidirectionalSpec):
+            inner = (s.forward, s.backward)
+        elif isinstance(s, TimeDistributedSpec):
+            inner = s.layers
+        else:
+            inner = ()
+        if str(getattr(s, "strategy", "latency")).lower() == "resource" or (inner and pipeline_is_dataflow(inner)):
+            return True
+    return False
 
 
 def _merge(res: _Res, sub: _Res, times: int) -> None:

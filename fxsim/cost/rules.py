@@ -63,6 +63,26 @@ LATENCY_WEIGHTS_ARE_CONSTANT = True
 #: ``ceil(n_in*n_out/min(n_in,R)) % n_out == 0 or R >= n_in`` (hls4ml moves an invalid R to the
 #: closest valid one with a warning; fxsim refuses it for a hand-made IR).
 
+#: ``nnet_recurrent.h`` ``bidirectional_stack``: each iteration of its time loop reads
+#: ``data_in[j] = data[j + t*n_in]`` and ``data_in_back[j] = data[j + (T-1-t)*n_in]`` from one
+#: input array and calls ``RNNfunc_forward`` and ``RNNfunc_backward`` (``lstm_class``/``gru_class``,
+#: or their ``_static`` versions, ``recurrent_templates.py``) on them; the two calls share no
+#: value, so HLS schedules them side by side. fxsim costs each half as its own recurrent layer
+#: (same rules), sums the resources, holds the input sequence once, and takes the slower
+#: half's latency and interval.
+BIDIRECTIONAL_HALVES = "side by side"
+
+#: ``backends/vivado/passes/recurrent_templates.py``: ``TimeDistributed(X)`` is written into the
+#: top function as ``for (int ts = 0; ts < n_time_steps; ts++) { read_time_step; X; write_time_step }``
+#: with ``#pragma HLS UNROLL`` / ``PIPELINE`` / nothing for ``TimeStepLoopParallelism`` Unroll /
+#: Pipeline / Off (default Off, ``vivado_backend.py``). ``pipeline_style.py`` gives an io_parallel
+#: design the ``pipeline`` style unless a layer uses the Resource strategy (then ``DATAFLOW``);
+#: under the top function's ``#pragma HLS PIPELINE`` every loop in it is unrolled (UG902
+#: "pipeline": loops inside a pipelined region are fully unrolled), so the wrapped layers exist
+#: ``n_time_steps`` times. In a DATAFLOW design the loop stays as the loop mode says; the IR
+#: does not carry the mode, and fxsim assumes hls4ml's default ``"off"``: one copy, run once per step.
+TIME_DISTRIBUTED_LOOP = "off"
+
 # --- Vivado / Vitis HLS ------------------------------------------------------------------
 
 #: UG902 (v2019.2) ch. 1 "Clock, Reset, and RTL Output": the default clock uncertainty is 12.5%
