@@ -3,9 +3,10 @@
 Round 0 is the ordinary selection (:func:`fxsim.analysis.pipeline.select_bits`) of the
 model. Each further round
 
-1. **proposes** a narrower point: the uniform ``ap_fixed`` one fractional bit below the
-   best uniform precision of the last kept round (the first width that missed the
-   target);
+1. **proposes** a narrower point: by default the uniform ``ap_fixed`` one fractional bit
+   below the best uniform precision of the last kept round (the first width that missed
+   the target); ``proposals`` gives the uniform ``ap_fixed<W,I>`` of each round instead
+   (e.g. the model's trained width, where fine-tuning recovers most);
 2. **fine-tunes** the last kept model at that point through hls4ml's exact arithmetic
    (:func:`fxsim.finetune`) on the *search* samples only — the selection's hold-out
    split is never trained on; the last ``validation`` share of the search samples picks
@@ -16,7 +17,8 @@ model. Each further round
    samples (the fine-tuned model's own float metric is not the reference: it could
    fall with the hardware metric).
 
-The alternation stops at the first round that is not kept, or after ``rounds``. The
+The alternation stops at the first round that is not kept, or after ``rounds``
+(explicit ``proposals`` are each tried, every one from the last kept model). The
 kept selection is compiled with hls4ml and run in C simulation on the held-out samples
 (:meth:`fxsim.analysis.study.Study.verify`).
 """
@@ -120,11 +122,23 @@ def _holdout_metric(study: Any, sel: Any) -> float | None:
     return float(study.holdout_metric(sel.point)) if study.x_holdout is not None else float(sel.metric)
 
 
+def uniform_spec(spec: str) -> tuple[int, int]:
+    """``"ap_fixed<W,I>"`` as the space's ``(integer bits without sign, fractional bits)``."""
+    import re
+
+    m = re.fullmatch(r"\s*ap_fixed<\s*(\d+)\s*,\s*(-?\d+)\s*>\s*", str(spec))
+    if m is None or int(m.group(2)) < 1 or int(m.group(1)) <= int(m.group(2)):
+        raise ValueError(f"a proposal is a uniform 'ap_fixed<W,I>' with W > I >= 1, got {spec!r}")
+    width, integer = int(m.group(1)), int(m.group(2))
+    return integer - 1, width - integer
+
+
 def finetune_scan(model: Any, x: np.ndarray, y: np.ndarray, *, precision: Any = None, target: float = 0.99,
                   objective: str = "ebops", holdout: float = 0.5, seed: int = 0, rounds: int = 2, epochs: int = 3,
                   batch_size: int = 256, learning_rate: float = 1e-3, validation: float = 0.2,
                   verify: bool = True, verify_samples: int | None = None, progress: bool = True,
-                  select_options: dict | None = None, **hls4ml_options: Any) -> FinetuneScan:
+                  select_options: dict | None = None, proposals: list[str] | None = None, metric: str | None = None,
+                  requantize: bool = False, **hls4ml_options: Any) -> FinetuneScan:
     """Alternate bit selection and fine-tuning (see the module docstring).
 
     Parameters
@@ -140,6 +154,14 @@ def finetune_scan(model: Any, x: np.ndarray, y: np.ndarray, *, precision: Any = 
     validation : share of the search samples that picks each fine-tuning's best epoch.
     verify : C simulation of the kept selection on the held-out samples (``verify_samples`` of them).
     select_options : more keyword arguments of :func:`~fxsim.analysis.pipeline.select_bits`.
+    proposals : per round, the uniform ``"ap_fixed<W,I>"`` to fine-tune at (every type but the
+        lookup tables, as :meth:`Space.uniform`); ``None``: one fractional bit below the last
+        kept round's best uniform width. Their number bounds the rounds.
+    requantize : before each fine-tuning, set a QKeras model's quantizers to the proposal's width
+        (``quantized_bits(W, I-1)``, :func:`~fxsim.analysis.requantize.requantized`): hls4ml takes
+        the weight types from the quantizers, so without it they keep the trained width.
+    metric : the study's metric (``"auc"``, ``"accuracy"``; default by the number of outputs),
+        also the one that picks each fine-tuning's best epoch.
 
     Returns
     -------
@@ -156,9 +178,13 @@ def finetune_scan(model: Any, x: np.ndarray, y: np.ndarray, *, precision: Any = 
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"rounds must be a positive integer, got {rounds!r}")
     select_options = dict(select_options or {})
+    planned = [uniform_spec(p) for p in proposals] if proposals is not None else None
+    if planned is not None:
+        rounds = min(rounds, len(planned))
 
     def study_of(m):
-        return Study(m, x, y, precision, holdout=holdout, seed=seed, progress=progress, **hls4ml_options)
+        return Study(m, x, y, precision, metric=metric, holdout=holdout, seed=seed, progress=progress,
+                     **hls4ml_options)
 
     t = time.perf_counter()
     study = study_of(model)
@@ -177,15 +203,24 @@ def finetune_scan(model: Any, x: np.ndarray, y: np.ndarray, *, precision: Any = 
     for k in range(1, rounds + 1):
         t = time.perf_counter()
         kept = out.kept
-        u = kept.selection.uniform
-        if u is None or u.fractional <= 1:
-            break
-        proposal = study.space.uniform(u.integer, u.fractional - 1)
-        label = f"ap_fixed<{u.width - 1},{u.integer + 1}>"
+        if planned is not None:
+            integer, fractional = planned[k - 1]
+        else:
+            u = kept.selection.uniform
+            if u is None or u.fractional <= 1:
+                break
+            integer, fractional = u.integer, u.fractional - 1
+        proposal = study.space.uniform(integer, fractional)
+        label = f"ap_fixed<{integer + fractional + 1},{integer + 1}>"
+        start = out.model
+        if requantize and study.quantized:
+            from fxsim.analysis.requantize import requantized
+
+            start = requantized(out.model, integer + fractional + 1, integer)
         try:
-            ft = finetune(out.model, study.config(proposal), x_tr, y_tr, validation=(x_val, y_val), epochs=epochs,
+            ft = finetune(start, study.config(proposal), x_tr, y_tr, validation=(x_val, y_val), epochs=epochs,
                           batch_size=batch_size, learning_rate=learning_rate, progress=progress, seed=seed + k,
-                          evaluate_before_after=False, **hls4ml_options)
+                          metric=study.metric, evaluate_before_after=False, **hls4ml_options)
         except GraphError as err:
             out.rounds.append(Round(k, label, kept.selection, None, None, False, reason=f"not fine-tunable: {err}",
                                     seconds=time.perf_counter() - t))
@@ -205,7 +240,7 @@ def finetune_scan(model: Any, x: np.ndarray, y: np.ndarray, *, precision: Any = 
             out.model, out.study, out.selection = ft.model, new_study, new_sel
         r.seconds = time.perf_counter() - t
         out.rounds.append(r)
-        if not r.kept:
+        if not r.kept and planned is None:  # explicit proposals are each tried, from the last kept model
             break
     if verify:
         out.verification = out.study.verify(out.selection.point, n_samples=verify_samples)

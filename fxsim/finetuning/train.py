@@ -61,14 +61,24 @@ def _numba_single_thread():
         numba.set_num_threads(previous)
 
 
-def _metric_name(n_outputs: int) -> str:
-    return "auc" if n_outputs == 1 else "accuracy"
+def _metric(metric: Any, n_outputs: int) -> tuple[str, Any]:
+    """``(name, what fxsim.metrics.compute takes)`` of ``finetune``'s ``metric`` argument."""
+    if metric is None:
+        metric = "auc" if n_outputs == 1 else "accuracy"
+    if isinstance(metric, str):
+        if metric not in ("auc", "accuracy"):
+            raise ValueError(f"metric must be 'auc', 'accuracy' or a callable f(labels, outputs), got {metric!r}")
+        return metric, metric
+    if callable(metric):
+        name = getattr(metric, "__name__", "metric")
+        return name, {name: metric}
+    raise ValueError(f"metric must be 'auc', 'accuracy' or a callable f(labels, outputs), got {metric!r}")
 
 
-def _score(labels: np.ndarray, outputs: np.ndarray, metric: str) -> float | None:
+def _score(labels: np.ndarray, outputs: np.ndarray, metric: tuple[str, Any]) -> float | None:
     from fxsim.metrics import compute
 
-    return compute(labels, outputs, None).get(metric)
+    return compute(labels, outputs, metric[1]).get(metric[0])
 
 
 def finetune(
@@ -83,6 +93,7 @@ def finetune(
     learning_rate: float = 1e-3,
     progress: bool = True,
     seed: int = 0,
+    metric: Any = None,
     evaluate_before_after: bool = True,
     **hls4ml_options: Any,
 ) -> FineTuned:
@@ -100,6 +111,9 @@ def finetune(
     epochs, batch_size, learning_rate : the Adam loop.
     progress : tqdm progress bars.
     seed : shuffling seed.
+    metric : the validation metric that picks the best epoch: ``"auc"`` (default for one
+        output), ``"accuracy"`` (default otherwise) or a callable ``f(labels, outputs) -> float``
+        (e.g. a b-vs-light AUC), named by its ``__name__``.
     evaluate_before_after : run :func:`fxsim.evaluate` before and after (needs ``validation``).
     **hls4ml_options : passed to :func:`fxsim.emulate`.
 
@@ -136,7 +150,8 @@ def finetune(
     if validation is not None:
         xv = check_inputs(validation[0], shape)
         yv = check_labels(validation[1], xv.shape[0], n_outputs)
-    metric = _metric_name(n_outputs)
+    scoring = _metric(metric, n_outputs)
+    reported = None if metric is None else scoring[1]  # fxsim.evaluate's metrics (default: all built-in ones)
 
     emu = emulate(original, precision, **hls4ml_options)
     hls_config = emu.hls_config
@@ -147,7 +162,7 @@ def finetune(
     before: dict = {}
     if validation is not None and evaluate_before_after:
         t = time.perf_counter()
-        before = evaluate(original, hls_config, xv, yv, progress=False).metrics
+        before = evaluate(original, hls_config, xv, yv, reported, progress=False).metrics
         seconds["evaluate_before"] = time.perf_counter() - t
 
     variables = graph.variables
@@ -182,7 +197,7 @@ def finetune(
     history: list[dict] = []
     best = (-np.inf, 0, [v.numpy() for v in variables])
     if validation is not None:
-        score0 = _score(yv, _outputs(graph, xv), metric)
+        score0 = _score(yv, _outputs(graph, xv), scoring)
         best = (score0 if score0 is not None else -np.inf, 0, best[2])
     with _numba_single_thread():
         for epoch in range(1, epochs + 1):
@@ -206,7 +221,7 @@ def finetune(
             entry = {"epoch": epoch, "loss": float(np.sum(losses) / n_used), "seconds": time.perf_counter() - t,
                      "samples": int(n_used)}
             if validation is not None:
-                score = _score(yv, _outputs(graph, xv), metric)
+                score = _score(yv, _outputs(graph, xv), scoring)
                 entry["val_metric"] = score
                 if score is not None and score > best[0]:
                     best = (score, epoch, [v.numpy() for v in variables])
@@ -220,11 +235,11 @@ def finetune(
     after: dict = {}
     if validation is not None and evaluate_before_after:
         t = time.perf_counter()
-        after = evaluate(tuned, hls_config, xv, yv, progress=False).metrics
+        after = evaluate(tuned, hls_config, xv, yv, reported, progress=False).metrics
         seconds["evaluate_after"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
     return FineTuned(model=tuned, hls_config=hls_config, history=history, before=before, after=after,
-                     metric=metric, best_epoch=int(best[1]), seconds=seconds)
+                     metric=scoring[0], best_epoch=int(best[1]), seconds=seconds)
 
 
 def _outputs(graph: Any, x: np.ndarray) -> np.ndarray:
