@@ -399,15 +399,10 @@ def _pooling1d(spec: Pooling1DSpec, sched: _Schedule, res: _Res) -> None:
 
 
 def _add_cost(res: _Res, c: LayerCost, times: int = 1) -> None:
-    """Add ``times`` copies of a finished layer's figures (and its counts) to ``res``."""
-    res.lut += c.lut * times
-    res.ff += c.ff * times
-    res.dsp += c.dsp * times
-    res.bram += c.bram_18k * times
-    res.ebops += c.ebops * times
-    for k, v in c.detail.items():
-        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-            res.count(k, v * times)
+    """Add ``times`` copies of a finished layer's figures (and its numeric counts) to ``res``."""
+    counts = {k: v for k, v in c.detail.items()
+              if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)}
+    _merge(res, _Res(c.lut, c.ff, c.dsp, c.bram_18k, c.ebops, counts), times)
 
 
 def _bidirectional(spec: BidirectionalSpec, sched: _Schedule, device: Device) -> LayerCost:
