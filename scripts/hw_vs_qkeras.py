@@ -93,6 +93,23 @@ def _fmt(v) -> str:
     return "–" if v is None else ("n/a" if not np.isfinite(v) else f"{v:.4f}")
 
 
+def smallest_width(rows: list[dict], key: str, threshold: float) -> dict | None:
+    """The row of the fewest total bits (then fewest integer bits) whose ``key`` metric reaches ``threshold``."""
+    ok = [r for r in rows if r[key] is not None and np.isfinite(r[key]) and r[key] >= threshold]
+    return min(ok, key=lambda r: (r["width"], r["integer"])) if ok else None
+
+
+def key_numbers(result: dict, target: float = 0.95) -> str:
+    """One sentence: the narrowest uniform width at which QKeras and the hardware keep ``target`` x float."""
+    threshold = target * result["float"]
+    parts = []
+    for key, label in (("qkeras", "QKeras"), ("hardware", "hardware")):
+        r = smallest_width(result["rows"], key, threshold)
+        parts.append(f"{label} at {r['width']} bits (I={r['integer']}, F={r['fractional']}: {_fmt(r[key])})" if r
+                     else f"{label} at no width tried")
+    return (f"{target:.0%} of float ({_fmt(threshold)}) is first reached by " + " and by ".join(parts) + ".")
+
+
 def render(figures: Path = FIGURES, out: Path = CURVES_MD) -> Path:
     """``docs/curves.md`` from every ``bits_curve_*.json`` under ``figures``, grouped by task."""
     from fxsim.models import zoo
@@ -117,7 +134,8 @@ def render(figures: Path = FIGURES, out: Path = CURVES_MD) -> Path:
                       f"([PDF](figures/bits_curve_{r['model']}.pdf))", "",
                       f"{r['samples']:,} {spec['what']}, generator seed {r.get('data_seed', '?')}; QKeras points on "
                       f"the first {r['qkeras_samples']:,}. Float {r['metric']} {_fmt(r['float'])}, QKeras at its "
-                      f"trained width {info.get('quant', '?')} {_fmt(r['qkeras_trained'])} ({r['seconds']:.0f} s).", ""]
+                      f"trained width {info.get('quant', '?')} {_fmt(r['qkeras_trained'])} ({r['seconds']:.0f} s). "
+                      + key_numbers(r), ""]
             integers = sorted({row["integer"] for row in r["rows"]})
             head = ["F"] + [f"{kind} I={i}" for i in integers for kind in ("QKeras", "hardware")]
             lines += ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
