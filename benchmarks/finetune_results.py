@@ -93,6 +93,23 @@ def worst_overflows(model, config, x: np.ndarray, top: int = 6) -> list[dict]:
              "total": r.total, "fraction": r.overflowed / max(r.total, 1)} for r in rows[:top]]
 
 
+def gap_of(model, precision: str, x: np.ndarray, y: np.ndarray, metric: str = "auc") -> dict:
+    """:func:`fxsim.analysis.gap.decompose` at every type ``precision``: what widening each layer or
+    source (overflow, tables ...) alone recovers, on ``x``."""
+    from fxsim.analysis.finetune_scan import uniform_spec
+    from fxsim.analysis.gap import decompose
+    from fxsim.analysis.study import Study
+
+    integer, fractional = uniform_spec(precision)
+    study = Study(model, x, y, metric=metric, progress=False)
+    g = decompose(study, study.space.uniform(integer, fractional))
+    return {"metric": g.metric, "hardware": g.hardware_metric, "generous": g.generous_metric,
+            "float": g.float_metric,
+            "rows": sorted(({"name": r.name, "kind": r.kind, "recovered_metric": r.recovered_metric,
+                             "alone_metric": r.alone_metric} for r in g.layers + g.sources),
+                           key=lambda r: -r["recovered_metric"])}
+
+
 def at_width(model, precision: str):
     """``model`` with its QKeras quantizers at ``precision``'s width: ``quantized_bits(W, I-1)``.
 
@@ -147,6 +164,8 @@ def before_after(name: str, model, x_all, y_all, x_test, y_test, precision: str,
             "epoch_seconds": [h["seconds"] for h in ft.history],
             "overflows_before": worst_overflows(model, ft.hls_config, x_test),
             "overflows_after": worst_overflows(ft.model, ft.hls_config, x_test),
+            "gap_after": gap_of(ft.model, precision, x_test, y_test,
+                                metric if isinstance(metric, str) else "auc"),
             "wall_seconds": time.perf_counter() - t}
 
 
@@ -246,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-evaluations", type=int, default=200)
     p.add_argument("--verify-samples", type=int, default=1000)
     p.add_argument("--no-before-after", action="store_true")
+    p.add_argument("--gap-only", action="store_true",
+                   help="only the gap decomposition of the saved fine-tuned models (runs/finetune_results/*.h5)")
     args = p.parse_args(argv)
     precisions = args.precision or list(PRECISIONS)
     if len(args.epochs) not in (1, len(precisions)):
@@ -274,6 +295,18 @@ def main(argv: list[str] | None = None) -> int:
         x_test, y_test = zoo.prepare_inputs(name, data, "test")
         x_test, y_test = x_test[:args.test], y_test[:args.test]
         model = zoo.load(name)
+        if args.gap_only:
+            from fxsim.frontends.keras import load_model
+
+            for precision in precisions:
+                saved = load_model(OUT / f"{name}_{_tag(precision)}.h5")
+                metric = metric_of(name)
+                row = {"model": name, "precision": precision,
+                       **gap_of(saved, precision, x_test, y_test, metric if isinstance(metric, str) else "auc")}
+                doc.setdefault("gaps", []).append(row)
+                print(name, precision, json.dumps(row["rows"][:4]), flush=True)
+            stem.with_name(f"gaps_{name}.json").write_text(json.dumps(doc["gaps"], indent=1))
+            continue
         if not args.no_before_after:
             for precision, n_epochs in zip(precisions, epochs):
                 row = before_after(name, model, x_all, y_all, x_test, y_test, precision, n_epochs, args)

@@ -25,6 +25,7 @@ class FineTuned:
     metric : the name of the metric in ``history`` / ``before`` / ``after`` (``"auc"`` or ``"accuracy"``).
     best_epoch : the epoch whose weights were kept (best validation metric; the last without validation).
     seconds : wall time per stage.
+    label_smoothing : the label smoothing the loss used (``logit_margin``; 0: none).
     """
 
     model: Any
@@ -35,6 +36,7 @@ class FineTuned:
     metric: str = "auc"
     best_epoch: int = 0
     seconds: dict = field(default_factory=dict)
+    label_smoothing: float = 0.0
 
     def summary(self) -> str:
         """A few lines: the hardware metric before and after, and the training curve."""
@@ -59,7 +61,7 @@ class FineTuned:
     def to_dict(self) -> dict:
         return {"model": getattr(self.model, "name", "model"), "hls_config": self.hls_config,
                 "history": self.history, "before": self.before, "after": self.after, "metric": self.metric,
-                "best_epoch": self.best_epoch, "seconds": self.seconds}
+                "best_epoch": self.best_epoch, "seconds": self.seconds, "label_smoothing": self.label_smoothing}
 
     def save(self, directory: str | os.PathLike) -> dict[str, Path]:
         """Write ``model.h5``, ``hls_config.json``, ``report.json`` and the training curve (PNG, PDF)."""

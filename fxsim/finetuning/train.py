@@ -4,7 +4,12 @@ Each step recomputes the weight codes hls4ml would write for the current variabl
 (numpy, :func:`fxsim.fixed.weight_codes`), runs the exact forward pass on a batch and
 applies the straight-through gradients. The loss is the cross-entropy of the float
 sigmoid/softmax of the *exact hardware logits* (the input of the model's final
-sigmoid/softmax, which the hardware computes bit for bit); a model without a final
+sigmoid/softmax, which the hardware computes bit for bit), with the labels smoothed just
+enough that the loss's optimal logit lies inside the logits' type (``logit_margin`` of its
+largest value): without it the cross-entropy pushes confident logits past the type's range,
+where a WRAP accumulator wraps them to the other sign (measured on the top-tagging GRU at
+every type ``ap_fixed<8,3>``: the output accumulator's overflows grew and the hardware AUC
+fell epoch after epoch from 0.80 to 0.61); a model without a final
 squashing layer is trained on its exact outputs (binary cross-entropy of the clipped
 output for one output column, mean squared error otherwise). With validation data,
 every epoch is scored with the exact graph's outputs (equal to the emulator's) and
@@ -75,6 +80,25 @@ def _metric(metric: Any, n_outputs: int) -> tuple[str, Any]:
     raise ValueError(f"metric must be 'auc', 'accuracy' or a callable f(labels, outputs), got {metric!r}")
 
 
+def label_smoothing(logits_t: Any, n_classes: int, margin: float | None) -> float:
+    """The smoothing ``eps`` whose cross-entropy optimum puts the logit (gap) at ``margin`` x the type's bound.
+
+    Binary (``n_classes = 2``): labels ``y (1 - eps) + eps / 2``, optimal logit
+    ``log((1 - eps/2) / (eps/2))``; softmax over ``K``: ``y (1 - eps) + eps / K``, optimal
+    gap ``log((1 - eps + eps/K) / (eps/K))``. Both equal ``L`` for
+    ``eps = 1 / (1 + (e**L - 1) / K)``, ``L = margin * min(-min, max)`` of ``logits_t``.
+    0 without a margin or when the bound is wide (``L > 30``).
+    """
+    if margin is None:
+        return 0.0
+    if not 0.0 < margin <= 1.0:
+        raise ValueError(f"logit_margin must be in (0, 1] or None, got {margin!r}")
+    bound = margin * (min(-logits_t.min, logits_t.max) if logits_t.signed else logits_t.max)
+    if bound > 30.0:
+        return 0.0
+    return float(1.0 / (1.0 + np.expm1(bound) / n_classes))
+
+
 def _score(labels: np.ndarray, outputs: np.ndarray, metric: tuple[str, Any]) -> float | None:
     from fxsim.metrics import compute
 
@@ -94,6 +118,7 @@ def finetune(
     progress: bool = True,
     seed: int = 0,
     metric: Any = None,
+    logit_margin: float | None = 0.75,
     evaluate_before_after: bool = True,
     **hls4ml_options: Any,
 ) -> FineTuned:
@@ -114,6 +139,8 @@ def finetune(
     metric : the validation metric that picks the best epoch: ``"auc"`` (default for one
         output), ``"accuracy"`` (default otherwise) or a callable ``f(labels, outputs) -> float``
         (e.g. a b-vs-light AUC), named by its ``__name__``.
+    logit_margin : smooth the labels so that the loss's optimal logit is this share of the
+        logits' type's largest value (:func:`label_smoothing`); ``None``: plain labels.
     evaluate_before_after : run :func:`fxsim.evaluate` before and after (needs ``validation``).
     **hls4ml_options : passed to :func:`fxsim.emulate`.
 
@@ -171,6 +198,11 @@ def finetune(
         target = labels.reshape(-1, 1).astype(np.float64)
     else:
         target = np.eye(n_outputs)[labels] if labels.ndim == 1 else labels.astype(np.float64)
+
+    eps = 0.0
+    if graph.logit_kind is not None:
+        eps = label_smoothing(graph.layers[-1].spec.input_t, max(2, n_outputs), logit_margin)
+        target = target * (1.0 - eps) + eps / max(2, n_outputs)
 
     def loss_fn(out, logits, yb):
         if graph.logit_kind == "sigmoid":
@@ -239,7 +271,7 @@ def finetune(
         seconds["evaluate_after"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
     return FineTuned(model=tuned, hls_config=hls_config, history=history, before=before, after=after,
-                     metric=scoring[0], best_epoch=int(best[1]), seconds=seconds)
+                     metric=scoring[0], best_epoch=int(best[1]), seconds=seconds, label_smoothing=eps)
 
 
 def _outputs(graph: Any, x: np.ndarray) -> np.ndarray:

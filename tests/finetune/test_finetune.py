@@ -14,6 +14,8 @@ import fxsim  # noqa: E402
 from fxsim.finetuning import FineTuned, finetune  # noqa: E402
 from fxsim.finetuning.graph import ExactGraph  # noqa: E402
 
+pytestmark = pytest.mark.keras2
+
 PRECISION = "ap_fixed<8,3>"
 
 
@@ -89,3 +91,41 @@ def test_cli_names_bad_input(tmp_path, capsys):
     rc = main(["finetune", str(tmp_path / "missing.h5"), "--precision", "ap_fixed<8,3>", "--data",
                str(tmp_path / "d.npz"), "--out", str(tmp_path / "o")])
     assert rc == 2 and "missing.h5" in capsys.readouterr().err
+
+
+def test_metric_callable_picks_the_epoch_and_bad_metric_is_named():
+    """A callable validation metric is what picks the kept epoch and what before/after report."""
+    model, x, y = _task(seed=3, n=512)
+    calls = []
+
+    def balanced_accuracy(labels, outputs):
+        calls.append(len(labels))
+        pred = np.asarray(outputs).reshape(-1) > 0.5
+        return 0.5 * (np.mean(pred[labels == 1]) + np.mean(~pred[labels == 0]))
+
+    ft = finetune(model, PRECISION, x[:384], y[:384], validation=(x[384:], y[384:]), epochs=2, batch_size=128,
+                  learning_rate=3e-3, progress=False, metric=balanced_accuracy)
+    assert ft.metric == "balanced_accuracy"
+    assert all(h["val_metric"] is not None for h in ft.history)
+    # start + 2 epochs by the graph, and fxsim.evaluate's hardware/float/QKeras scores before and after
+    assert calls.count(128) >= 3
+    best = max([ft.history[i]["val_metric"] for i in range(2)])
+    assert ft.after["hardware"]["balanced_accuracy"] == pytest.approx(max(best, ft.before["hardware"][ft.metric]))
+    with pytest.raises(ValueError, match="metric"):
+        finetune(model, PRECISION, x[:128], y[:128], epochs=1, progress=False, metric="f1")
+
+
+def test_label_smoothing_puts_the_loss_optimum_inside_the_logit_type():
+    """The smoothed cross-entropy's optimal logit (gap) is logit_margin x the logits type's bound."""
+    from fxsim.finetuning.train import label_smoothing
+    from fxsim.fixed import FixedType
+
+    t = FixedType(8, 3, True)  # [-4, 3.96875]
+    for k in (2, 3, 10):
+        eps = label_smoothing(t, k, 0.75)
+        assert 0.0 < eps < 1.0
+        assert np.log((1 - eps + eps / k) / (eps / k)) == pytest.approx(0.75 * 3.96875)
+    assert label_smoothing(FixedType(24, 10, True), 2, 0.75) == 0.0  # a wide type needs none
+    assert label_smoothing(t, 2, None) == 0.0
+    with pytest.raises(ValueError, match="logit_margin"):
+        label_smoothing(t, 2, 1.5)

@@ -10,6 +10,8 @@ tf = pytest.importorskip("tensorflow")
 
 from fxsim.analysis.finetune_scan import finetune_scan, write  # noqa: E402
 
+pytestmark = pytest.mark.keras2
+
 SELECT = {"integers": range(1, 5), "max_fractional": 8, "max_evaluations": 40}
 
 
@@ -60,3 +62,6 @@ def test_bad_settings_are_named():
         finetune_scan(model, x, y, holdout=0.0)
     with pytest.raises(ValueError, match="rounds"):
         finetune_scan(model, x, y, rounds=0)
+    for bad in ("ap_fixed<8>", "ap_fixed<4,4>", "ap_ufixed<8,3>"):
+        with pytest.raises(ValueError, match="proposal"):
+            finetune_scan(model, x, y, proposals=[bad])
