@@ -133,9 +133,11 @@ class _Reference:
     n_outputs: int | None = None
 
 
-def _keras_reference(model: Any) -> _Reference:
+def _keras_reference(model: Any, frontend: str = "keras2") -> _Reference:
     from fxsim.frontends.keras import float_twin, input_shape, is_quantized, load_model
 
+    if frontend == "keras3":  # a .keras file saved by Keras 3 is loaded by Keras 3 (or refused naming its environment)
+        from fxsim.frontends.keras3 import load_model
     model = load_model(model)
     twin = float_twin(model) if is_quantized(model) else model
 
@@ -369,10 +371,11 @@ def evaluate(
     resolve_metrics(metric)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    if frontend_of(model) == "torch":
+    frontend = frontend_of(model)
+    if frontend == "torch":
         ref = _torch_reference(model, hls4ml_options.get("input_shape"))
     else:
-        ref = _keras_reference(model)
+        ref = _keras_reference(model, frontend)
     xs = [check_inputs(xi, shape) for xi, shape in zip(_input_list(x, ref.shapes), ref.shapes)]
     n = xs[0].shape[0]
     if any(xi.shape[0] != n for xi in xs):

@@ -18,7 +18,7 @@ import yaml
 from fxsim.cli import main
 from tests.analysis.helpers import labelled_data, small_qkeras
 
-pytestmark = pytest.mark.csim
+pytestmark = [pytest.mark.csim, pytest.mark.keras2]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 
 from fxsim.cli import main
 
-pytestmark = pytest.mark.csim
+pytestmark = [pytest.mark.csim, pytest.mark.keras2, pytest.mark.data]
 
 
 def test_demo_runs_end_to_end_and_the_c_simulation_confirms_the_selection(tmp_path, capsys, record):

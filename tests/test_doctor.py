@@ -19,6 +19,8 @@ from fxsim.fixed import FixedType, from_codes, weight_codes
 from fxsim.frontends.keras import convert, quantized_twin
 from tests.frontends import qmodels
 
+pytestmark = pytest.mark.keras2
+
 
 def _t(s) -> FixedType:
     return FixedType.parse(s)

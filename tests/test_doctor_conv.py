@@ -8,6 +8,8 @@ import pytest
 from fxsim.doctor import ConversionRefused, Diagnosis, doctor
 from fxsim.evaluate import emulate
 
+pytestmark = pytest.mark.keras2
+
 
 def _keras():
     from tensorflow import keras

@@ -19,6 +19,8 @@ from fxsim.frontends.keras import float_twin
 from fxsim.metrics import agreement, check_labels, classification_metrics, compute, resolve_metrics
 from tests.frontends import qmodels
 
+pytestmark = pytest.mark.keras2
+
 # --- metrics ----------------------------------------------------------------------------------
 
 

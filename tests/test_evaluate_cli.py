@@ -13,6 +13,8 @@ import pytest
 from fxsim.cli import main
 from tests.frontends import qmodels
 
+pytestmark = pytest.mark.keras2
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

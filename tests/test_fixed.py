@@ -26,6 +26,8 @@ from fxsim.fixed import (
 )
 from fxsim.fixed.scalar import _double_to_code
 
+pytestmark = pytest.mark.core
+
 # --- spellings -------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from fxsim.fixed import (
 )
 from tests.golden.apfixed import Oracle
 
-pytestmark = pytest.mark.csim
+pytestmark = [pytest.mark.csim, pytest.mark.core]
 
 SIGNS = (True, False)
 MODES = list(itertools.product(Rounding, Overflow))

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from fxsim.fixed import FixedType, cast, count_overflows, from_codes, product_type, sum_type, to_codes
 from tests.reference import apfixed as ref
 
+pytestmark = pytest.mark.core
+
 MAX_WIDTH = 62
 ROUNDING = ref.ROUNDING
 OVERFLOW = ref.OVERFLOW

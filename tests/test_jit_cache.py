@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from fxsim import _jit_cache
+
+pytestmark = pytest.mark.core
 
 PACKAGE = Path(_jit_cache.__file__).resolve().parent
 

@@ -21,6 +21,8 @@ from fxsim.model import FxModel
 from tests.reference import apfixed as ref
 from tests.reference import nnet
 
+pytestmark = pytest.mark.core
+
 ROUNDING = ref.ROUNDING
 OVERFLOW = ref.OVERFLOW
 N_SAMPLES = 6

@@ -11,6 +11,8 @@ from fxsim.fixed import FixedType, to_codes
 from fxsim.ir import ActivationSpec, DenseSpec, InputSpec, ReshapeSpec, SoftmaxSpec
 from fxsim.model import FxModel
 
+pytestmark = pytest.mark.core
+
 T16 = FixedType(16, 6)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipynb"
 
-pytestmark = pytest.mark.csim
+pytestmark = [pytest.mark.csim, pytest.mark.keras2, pytest.mark.data]
 
 
 @pytest.fixture(scope="module")

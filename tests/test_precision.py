@@ -8,6 +8,8 @@ import pytest
 
 from fxsim.precision import check_options, merge_config, parse_precision
 
+pytestmark = pytest.mark.core
+
 GENERATED = {
     "Model": {"Precision": {"default": "fixed<16,6>"}, "ReuseFactor": 1, "Strategy": "Latency",
               "BramFactor": 1_000_000_000, "TraceOutput": False},

@@ -52,8 +52,8 @@ def load_model(model: Any):
     Raises
     ------
     FileNotFoundError : the path does not exist.
-    ValueError : a Keras 2 / QKeras model or file (naming the environment to use), or
-        not a Keras model.
+    ValueError : a Keras 2 / QKeras model or file, or a Keras 3 file in an environment
+        without Keras 3 (each naming the environment to use), or not a Keras model.
     """
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
@@ -62,7 +62,10 @@ def load_model(model: Any):
         if path.suffix not in (".keras", ".h5", ".hdf5"):
             raise ValueError(f"model file {str(path)!r}: expected a .keras (or .h5) file")
         require_keras(path, 3)
-        keras = import_keras3()
+        try:
+            keras = import_keras3()
+        except ImportError as err:  # the file is fine, this environment is the wrong one: a usage error
+            raise ValueError(f"model file {str(path)!r} was saved by Keras 3: {err}") from err
         try:
             return keras.saving.load_model(str(path), compile=False)
         except Exception as err:

@@ -7,6 +7,8 @@ import pytest
 
 from fxsim.cli import main
 
+pytestmark = pytest.mark.keras2
+
 
 @pytest.fixture(scope="module")
 def files(gru_model, gru_data, tmp_path_factory):

@@ -26,6 +26,8 @@ from fxsim.analysis.distributed import ClusterEvaluationError, DaskEvaluator  # 
 from fxsim.analysis.space import Point  # noqa: E402
 from fxsim.analysis.study import Study  # noqa: E402
 
+pytestmark = pytest.mark.keras2
+
 DASK = Path(sys.executable).with_name("dask")
 
 

@@ -8,7 +8,10 @@ import pytest
 from fxsim.analysis.drift import activation_name, drift, float_states
 from fxsim.fixed import FixedType
 
+pytestmark = pytest.mark.core
 
+
+@pytest.mark.keras2
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_float_states_match_keras(cell):
     import tensorflow as tf

@@ -10,6 +10,8 @@ from fxsim.analysis.gap import decompose
 from fxsim.analysis.histograms import value_histograms
 from fxsim.fixed import FixedType
 
+pytestmark = pytest.mark.keras2
+
 
 @pytest.fixture(scope="module")
 def bottleneck(gru_study):

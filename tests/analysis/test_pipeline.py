@@ -11,6 +11,8 @@ import yaml
 from fxsim.analysis.pipeline import bits_curve, select_bits
 from fxsim.analysis.report import write_report
 
+pytestmark = pytest.mark.keras2
+
 
 @pytest.fixture(scope="module")
 def selection(gru_study):

@@ -7,6 +7,8 @@ import pytest
 from fxsim.analysis.ranges import integer_bits_needed, knob_ranges, trim_integers
 from fxsim.fixed import FixedType
 
+pytestmark = pytest.mark.core
+
 
 @pytest.mark.parametrize("lo, hi, t, need", [
     (-1.0, 0.96, FixedType(8, 3), 1),  # ap_fixed<6,1> holds [-1, 1 - 2**-5]
@@ -22,6 +24,7 @@ def test_integer_bits_needed(lo, hi, t, need):
     assert trimmed.min <= lo and hi <= trimmed.max
 
 
+@pytest.mark.keras2
 def test_trim_keeps_fractions_and_never_widens(gru_study):
     space = gru_study.space
     ranges = knob_ranges(gru_study, 300)

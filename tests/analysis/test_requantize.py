@@ -7,6 +7,8 @@ import pytest
 
 from fxsim.analysis.requantize import requantized
 
+pytestmark = pytest.mark.keras2
+
 
 def test_requantized_equals_a_model_built_at_that_width(gru_model):
     from tests.analysis.helpers import small_qkeras

@@ -8,6 +8,8 @@ from fxsim.analysis.select import Move, _shrink, fewest_uniform_bits, greedy_sea
 from fxsim.analysis.space import Space
 from tests.analysis.helpers import separable_metric, toy_specs
 
+pytestmark = pytest.mark.core
+
 NEED_FRAC = {("gru", "accum"): 6, ("gru", "result"): 4, ("output", "accum"): 3}
 NEED_INT = {("dense_1", "accum"): 3, ("gru", "accum"): 2}
 

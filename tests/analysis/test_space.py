@@ -8,6 +8,8 @@ from fxsim.analysis.space import GENEROUS, SOURCES, Space, source_knobs
 from fxsim.fixed import FixedType
 from tests.analysis.helpers import toy_specs
 
+pytestmark = pytest.mark.core
+
 
 def test_knobs_follow_the_layers():
     space = Space(toy_specs("gru"))

@@ -8,6 +8,8 @@ import pytest
 from fxsim.analysis.space import GENEROUS, GENEROUS_TABLE, GENEROUS_TABLE_SIZE
 from fxsim.fixed import FixedType
 
+pytestmark = pytest.mark.keras2
+
 
 def _built_types(study, point):
     """Every knob's type as hls4ml converted it (read back through fxsim's model)."""

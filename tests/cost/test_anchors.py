@@ -11,6 +11,8 @@ import pytest
 
 from fxsim.cost import estimate_ir, rules
 
+pytestmark = pytest.mark.keras2
+
 RESOURCES = ("lut", "ff", "dsp", "bram_18k")
 
 

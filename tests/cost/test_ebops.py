@@ -11,6 +11,8 @@ from fxsim.fixed import FixedType
 from fxsim.ir import DenseSpec, InputSpec
 from fxsim.model import FxModel
 
+pytestmark = pytest.mark.core
+
 
 @pytest.mark.parametrize("code, bits", [(0, 0), (1, 1), (-1, 1), (2, 1), (3, 2), (5, 3), (-6, 2), (0b1011000, 4),
                                         (-(2**40), 1), (2**40 + 1, 41)])
@@ -48,6 +50,7 @@ def test_ebops_hand_count_on_a_tiny_model():
     assert est.layers[1].ebops == 72
 
 
+@pytest.mark.keras2
 def test_ebops_hand_count_on_a_converted_keras_model():
     """A real Keras Dense converted by hls4ml: EBOPs counted by hand from the quantized weights."""
     keras = pytest.importorskip("tensorflow").keras

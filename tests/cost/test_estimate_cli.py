@@ -8,6 +8,8 @@ import pytest
 
 from fxsim.cli import main
 
+pytestmark = pytest.mark.keras2
+
 
 def test_estimate_command_writes_json(tmp_path, capsys):
     out = tmp_path / "est.json"

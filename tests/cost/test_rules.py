@@ -12,6 +12,8 @@ from fxsim.fixed import FixedType
 from fxsim.ir import DenseSpec, InputSpec, RecurrentSpec
 from fxsim.model import FxModel
 
+pytestmark = pytest.mark.core
+
 T16 = FixedType(16, 6)
 
 

@@ -10,6 +10,8 @@ from fxsim import UnsupportedLayerError, from_hls4ml
 from fxsim.csim import convert
 from tests.csim.helpers import base_config, keras
 
+pytestmark = pytest.mark.keras2
+
 
 def _convert(model, cfg, tmp_path):
     return convert(model, cfg, tmp_path / "prj")

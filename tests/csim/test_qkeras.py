@@ -20,7 +20,7 @@ from fxsim.fixed import to_codes
 from fxsim.frontends.keras import quantized_twin
 from tests.frontends import qmodels
 
-pytestmark = pytest.mark.csim
+pytestmark = [pytest.mark.csim, pytest.mark.keras2]
 
 N_SAMPLES = 1500
 

@@ -15,7 +15,7 @@ from fxsim.doctor import doctor
 from fxsim.frontends.keras import hls4ml_config
 from tests.frontends import qmodels
 
-pytestmark = pytest.mark.csim
+pytestmark = [pytest.mark.csim, pytest.mark.keras2]
 
 
 def _build_fails(model, directory, precision=None) -> str:

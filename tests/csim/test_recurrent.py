@@ -18,7 +18,7 @@ import pytest
 from tests.csim.helpers import compare_float32_predict, compare_layers
 from tests.csim.recurrent_base import recurrent_cases
 
-pytestmark = pytest.mark.csim
+pytestmark = [pytest.mark.csim, pytest.mark.keras2]
 
 N_REFERENCE = 8  # samples the plain-Python reference runs (it is slow on purpose)
 

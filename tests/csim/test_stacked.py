@@ -15,7 +15,7 @@ import pytest
 
 from tests.csim.helpers import N_SAMPLES, base_config, check, grid_inputs, keras, set_types
 
-pytestmark = pytest.mark.csim
+pytestmark = [pytest.mark.csim, pytest.mark.keras2]
 
 
 def _init(k, seed):

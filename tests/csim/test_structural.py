@@ -11,7 +11,7 @@ import pytest
 
 from tests.csim.helpers import N_SAMPLES, base_config, check, grid_inputs, keras
 
-pytestmark = pytest.mark.csim
+pytestmark = [pytest.mark.csim, pytest.mark.keras2]
 
 
 def case_qkeras_alpha():

@@ -23,6 +23,8 @@ from fxsim.finetuning import ste  # noqa: E402
 from fxsim.finetuning.graph import ExactGraph, GraphError  # noqa: E402
 from fxsim.fixed import FixedType, Overflow, Rounding  # noqa: E402
 
+pytestmark = pytest.mark.keras2
+
 N = 1000
 ROUNDINGS = [m.name for m in Rounding]
 OVERFLOWS = [m.name for m in Overflow]

@@ -14,6 +14,8 @@ from fxsim.doctor import ConversionRefused
 from fxsim.models import zoo
 from tests.frontends import qmodels
 
+pytestmark = pytest.mark.keras2
+
 
 def _configs(model, tmp_path, backend):
     """The config ``config_from_keras_model`` writes, then the same dict after hls4ml converted with it;

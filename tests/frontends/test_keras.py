@@ -17,6 +17,8 @@ from fxsim.frontends.keras import (
 )
 from tests.frontends import qmodels
 
+pytestmark = pytest.mark.keras2
+
 
 @pytest.fixture(scope="module")
 def gru_model():

@@ -155,3 +155,53 @@ def test_keras3_model_to_keras2_front_end_names_environment():
 
     with pytest.raises(ValueError, match=r"Keras 3 model.*use the Keras 3 front-end in \.venv-keras3"):
         require_keras(make(0, "gru", (5, 3), 4), 2)
+
+
+def test_evaluate_doctor_and_cli_on_a_live_model_and_a_keras_file(tmp_path, capsys):
+    """``fxsim.evaluate``, ``fxsim.doctor`` and ``fxsim evaluate m.keras`` on Keras 3: float outputs are
+    Keras's own, hardware codes the emulation's, the same from the live model, its file and the CLI."""
+    import json
+
+    import fxsim
+    from fxsim.cli import main
+
+    model = make(7, "gru", (5, 3), 4, head="linear")
+    x = inputs(7, (5, 3))[:400]
+    y = np.argmax(model.predict(x, verbose=0), axis=1)
+    precision = "ap_fixed<14,5>"
+    ev = fxsim.evaluate(model, precision, x, y, progress=False)
+    assert ev.names == ["float", "hardware"] and ev.task == "multiclass"
+    np.testing.assert_allclose(ev.outputs["float"], model.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(ev.hardware_codes, fxsim.emulate(model, precision).predict_codes(x))
+    assert ev.metrics["float"]["accuracy"] == 1.0
+    assert ev.metrics["hardware"]["accuracy"] == pytest.approx(np.mean(ev.outputs["hardware"].argmax(1) == y))
+
+    path = tmp_path / "m.keras"
+    model.save(path)
+    from_file = fxsim.evaluate(path, precision, x, y, progress=False)
+    np.testing.assert_array_equal(from_file.hardware_codes, ev.hardware_codes)
+
+    # the doctor on the file: inputs far outside <6,2> overflow, and it says where
+    diagnosis = fxsim.doctor(path, "ap_fixed<6,2>", x * 8)
+    assert "overflow" in diagnosis.codes()
+    assert not [f for f in diagnosis if f.severity == "error"]
+
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    out = tmp_path / "ev.json"
+    rc = main(["evaluate", str(path), "--precision", precision, "--data", str(tmp_path / "d.npz"),
+               "--labels", "y", "--json", str(out), "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    assert "fxsim evaluate:" in capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    assert doc["metrics"]["hardware"]["accuracy"] == ev.metrics["hardware"]["accuracy"]
+    assert doc["n_samples"] == 400
+
+
+def test_a_gru_the_hardware_computes_wrong_is_a_doctor_finding():
+    """``reset_after=False``: hls4ml 1.3.0 compiles it but computes it wrong; the doctor says so."""
+    import fxsim
+
+    inp = keras.Input((5, 3), name="x")
+    model = keras.Model(inp, keras.layers.GRU(4, reset_after=False, name="g")(inp))
+    findings = [f for f in fxsim.doctor(model, "ap_fixed<16,6>") if f.layer == "g"]
+    assert findings and any("reset_after" in f.what for f in findings), findings

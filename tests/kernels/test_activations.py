@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from fxsim.fixed import FixedType, to_codes
 from fxsim.kernels import activations as act
 from fxsim.kernels.lut import build_table, softmax_exp_table, softmax_inv_table, softmax_legacy_tables
+
+pytestmark = pytest.mark.core
 
 
 def _out(shape, k):

@@ -23,6 +23,8 @@ from fxsim.kernels.dense import DENSE, DENSE_COUNTERS, dense_batch, products_fit
 from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
 from fxsim.model import FxModel
 
+pytestmark = pytest.mark.core
+
 
 def _reference_dense(x, x_t, w, w_t, bias_acc, accum, order):
     """``nnet::dense`` one product at a time with the array casts of ``fxsim.fixed``."""

@@ -9,6 +9,8 @@ from fxsim.fixed import FixedType, Overflow, Rounding, cast, count_overflows
 from fxsim.kernels.dense import bias_to_accum, cast_with_flags
 from fxsim.kernels.recurrent_rows import accum_table
 
+pytestmark = pytest.mark.core
+
 SOURCES = [FixedType(16, 10), FixedType(24, 4), FixedType(8, 8, signed=False)]
 def _dests():
     out = []

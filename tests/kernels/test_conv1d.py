@@ -11,6 +11,8 @@ from fxsim.ir import Conv1DSpec, DenseSpec, Pooling1DSpec, ZeroPadding1DSpec
 from fxsim.kernels.conv1d import im2col_rows
 from fxsim.runners import make_runner
 
+pytestmark = pytest.mark.core
+
 
 def test_im2col_pads_with_zeros_and_strides():
     x = np.arange(1, 2 * 5 * 2 + 1, dtype=np.int64).reshape(2, 5, 2)

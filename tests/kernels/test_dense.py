@@ -10,6 +10,8 @@ from fxsim.kernels.dense import bias_to_accum, dense_batch
 from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
 from fxsim.kernels.scale import scale_batch
 
+pytestmark = pytest.mark.core
+
 
 def _run(x, x_frac, w, w_frac, bias_acc, order, accum, result):
     x = np.atleast_2d(np.asarray(x, dtype=np.int64))

@@ -20,6 +20,8 @@ from fxsim.kernels.lut import (
     tanhf,
 )
 
+pytestmark = pytest.mark.core
+
 T18 = FixedType(18, 8)  # hls4ml's default table_t: 10 fractional bits
 
 

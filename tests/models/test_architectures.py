@@ -4,6 +4,8 @@ import pytest
 
 from fxsim.models import architectures as A
 
+pytestmark = pytest.mark.keras2
+
 
 @pytest.mark.parametrize("task", list(A.TASKS))
 @pytest.mark.parametrize("arch", A.ARCHS)

@@ -5,6 +5,8 @@ import pytest
 
 from fxsim.models.datasets import btag
 
+pytestmark = pytest.mark.data
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):

@@ -1,9 +1,12 @@
 """``fxsim data`` end to end on tiny runs."""
 
 import numpy as np
+import pytest
 
 from fxsim.cli import main
 from fxsim.models.datasets.common import Dataset
+
+pytestmark = pytest.mark.data
 
 
 def test_data_command_writes_npz(tmp_path, capsys):

@@ -5,6 +5,8 @@ import pytest
 
 from fxsim.models.datasets import quickdraw as qd
 
+pytestmark = pytest.mark.core
+
 
 def _write_class(path, rng, n, shift):
     def sketch():

@@ -5,6 +5,8 @@ import pytest
 
 from fxsim.models.datasets import common, toptag
 
+pytestmark = pytest.mark.data
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
@@ -118,6 +120,7 @@ print("jets", len(data.x_train) + len(data.x_test))
 """
 
 
+@pytest.mark.keras2
 @pytest.mark.parametrize("module, n", [("toptag", 8), ("btag", 6)])
 def test_generate_from_a_plain_script_without_a_main_guard(tmp_path, module, n):
     """No ``if __name__ == '__main__':`` and TensorFlow loaded: the script runs once, the data are made in

@@ -10,6 +10,8 @@ from fxsim.models import train
 from fxsim.models.architectures import Quant, custom_objects
 from fxsim.models.datasets import toptag
 
+pytestmark = [pytest.mark.keras2, pytest.mark.data]
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):

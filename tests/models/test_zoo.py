@@ -7,6 +7,8 @@ from fxsim.models import zoo
 from fxsim.models.architectures import TASKS
 from fxsim.models.datasets import quickdraw, toptag
 
+pytestmark = [pytest.mark.keras2, pytest.mark.data]
+
 
 def test_every_listed_model_loads_with_the_task_shape():
     names = zoo.names()
