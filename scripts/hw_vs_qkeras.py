@@ -122,6 +122,17 @@ def render(figures: Path = FIGURES, out: Path = CURVES_MD) -> Path:
              "bit-exact emulation of hls4ml 1.3.0's conversion of that model with every type",
              "`ap_fixed<I+F+1, I+1>`. Data are freshly generated (not the training data).",
              "*n/a*: hls4ml's project does not exist at that width (fxsim refuses it with the reason).", ""]
+    lines += ["Fewest uniform bits reaching 95% of the float metric (the seed's criterion), per model:", "",
+              "| model | float | QKeras | hardware |", "|---|---:|---:|---:|"]
+    for r in results:
+        cells = []
+        for key in ("qkeras", "hardware"):
+            row = smallest_width(r["rows"], key, 0.95 * r["float"])
+            cells.append(f"{row['width']} (I={row['integer']})" if row else "none tried")
+        lines.append(f"| {r['model']} | {_fmt(r['float'])} | {cells[0]} | {cells[1]} |")
+    lines += ["", "The hardware needs 4 integer bits above the sign and 6–10 fractional bits where QKeras "
+              "reaches it at 3–9 bits: QKeras quantizes weights and activations only, while the "
+              "hardware also rounds and wraps every accumulator, state and table input at the uniform type.", ""]
     for task, spec in TASK_DATA.items():
         mine = [r for r in results if r["model"].split("_")[0] == task]
         if not mine:
