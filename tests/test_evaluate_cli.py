@@ -99,6 +99,18 @@ def test_nan_data_and_missing_files_exit_2(files, capsys):
     assert rc == 2 and "no file" in err
 
 
+def test_torch_module_in_the_keras2_environment_names_the_other_one(files, capsys):
+    """.venv has no torch: a saved PyTorch module is refused in one line naming .venv-keras3, exit 2."""
+    import importlib.util
+
+    assert importlib.util.find_spec("torch") is None, "the keras2 environment has no torch"
+    module = files / "model.pt"
+    module.write_bytes(b"not read: torch is missing first")
+    rc, out, err = _run(capsys, module, "--input-shape", "20,6", "--precision", "ap_fixed<16,6>",
+                        "--data", files / "data.npz")
+    assert rc == 2 and ".venv-keras3" in err and "Traceback" not in err + out
+
+
 def test_entry_point(files):
     proc = subprocess.run([sys.executable, "-m", "fxsim.cli", "evaluate", str(files / "dense.h5"), "--precision",
                            "ap_fixed<16,6>", "--data", str(files / "data.npz"), "--labels", "y_test", "--no-progress"],

@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
+    # ImportError: a front-end whose framework lives in the other environment says which one to use
+    except (ValueError, FileNotFoundError, RuntimeError, ImportError) as err:
         print(f"fxsim {args.command}: error: {err}", file=sys.stderr)
         return 2
 
