@@ -21,30 +21,33 @@ from fxsim.kernels import recurrent
 DIRECTIONS = ("forward", "backward")
 
 
-def compile_check_spec(spec: RecurrentSpec) -> RecurrentSpec:
-    """The spec to hold to :func:`fxsim.kernels.recurrent.check_recurrent_supported`.
+def static_only(spec: RecurrentSpec) -> bool:
+    """Whether a ``bidirectional_stack`` direction is instantiated only as ``nnet::lstm_static``.
 
     ``lstm_stack`` instantiates both ``nnet::lstm`` (which only compiles when input,
     ``accum_t`` and ``result_t`` are one type) and ``lstm_static``; ``bidirectional_stack``
     instantiates only the one its ``static`` setting picks, and ``lstm_static`` compiles
     with three different types (verified with hls4ml 1.3.0). The kernel computes
-    ``lstm_static`` for any types, so a static LSTM direction is checked as if the
-    three types were one (activations, widths of its own are still checked).
+    ``lstm_static`` for any types, so such a direction skips the one-type check
+    (``static_only`` of :func:`fxsim.kernels.recurrent.check_recurrent_supported`).
     """
-    if spec.cell == "lstm" and spec.static:
+    return spec.cell == "lstm" and bool(spec.static)
+
+
+def compile_check_spec(spec: RecurrentSpec) -> RecurrentSpec:
+    """The spec to hold to :func:`fxsim.kernels.recurrent.check_recurrent_supported` without ``static_only``.
+
+    A direction :func:`static_only` is checked as if its input, ``accum_t`` and ``result_t``
+    were one type (its activations and the rest are still checked).
+    """
+    if static_only(spec):
         return dataclasses.replace(spec, input_t=spec.accum_t, result_t=spec.accum_t)
     return spec
 
 
 def prepare_direction(spec: RecurrentSpec) -> recurrent.Prepared:
-    """:func:`fxsim.kernels.recurrent.prepare` under :func:`compile_check_spec`'s rule.
-
-    None of the prepared arrays depends on the input or result type; the exact-width
-    checks of the real types run as well.
-    """
-    prepared = recurrent.prepare(compile_check_spec(spec))
-    recurrent._check_widths(spec)
-    return prepared
+    """:func:`fxsim.kernels.recurrent.prepare` of one direction, under :func:`static_only`'s rule."""
+    return recurrent.prepare(spec, static_only=static_only(spec))
 
 
 class BidirectionalRunner:

@@ -13,38 +13,37 @@ import numba as nb
 import numpy as np
 
 from fxsim._jit_cache import njit
+from fxsim._threads import run_blocks
 from fxsim.fixed.scalar import _apply_overflow, _double_to_code, requantize, requantize_row, trunc_to_int32
 from fxsim.fixed.types import FixedType, Overflow
 
 _TO_CODES_CHUNK = 4096
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _scaled_fits(x, v):
     # x * 2**frac == v exactly (not subnormal, not overflowed), and floor(v) exact in int64 with room
     return abs(v) < 4503599627370496.0 and (abs(v) >= 2.2250738585072014e-308 or x == 0.0)
 
 
-@njit(cache=True, parallel=True)
-def _to_codes_kernel(values, dst):
-    """Codes of ``values`` in the type ``dst`` (a ``FixedType.spec``), and how many values are not finite.
+@njit(cache=True, nogil=True)
+def _to_codes_kernel(c0, c1, values, dst, out, left_out):
+    """``out``: codes of ``values`` in the type ``dst`` (a ``FixedType.spec``), chunks ``c0 .. c1 - 1``.
 
-    The codes of non-finite values are meaningless.
-
-    Values whose scaled magnitude ``|x| * 2**frac`` lies below ``2**52`` take a fast exact
+    Values whose scaled magnitude ``|x| * 2**frac`` lies below ``2**52`` take an exact
     path: ``v = x * 2**frac`` (a power-of-two scaling, exact), its floor, and the remainder
     classed as zero, below, at or above one half, written as two extra fractional bits of
     an integer; :func:`requantize_row` then rounds those off with the type's own rounding
     and overflow (the same decisions as for any other code). The rest (huge, tiny
-    subnormal-scaled, non-finite) go through :func:`_double_to_code`.
+    subnormal-scaled, non-finite: rare) are left out, their codes meaningless, and counted
+    per chunk in ``left_out``, for :func:`_to_codes_rest`, a kernel of their own that
+    compiles only when some value needs it. Chunks of ``_TO_CODES_CHUNK`` values; the
+    kernel releases the GIL, so threads run ranges of chunks in parallel.
     """
     n = values.size
-    out = np.empty(n, dtype=np.int64)
     frac = dst[1]
     scale = math.ldexp(1.0, frac)
-    n_chunks = (n + _TO_CODES_CHUNK - 1) // _TO_CODES_CHUNK
-    nonfinite = np.zeros(n_chunks, dtype=np.int64)  # per chunk: no reduction across threads
-    for c in nb.prange(n_chunks):
+    for c in range(c0, c1):
         s0 = c * _TO_CODES_CHUNK
         s1 = min(n, s0 + _TO_CODES_CHUNK)
         n_slow = 0
@@ -58,13 +57,17 @@ def _to_codes_kernel(values, dst):
             out[i] = 4 * np.int64(q) + np.int64(r != 0.0) + np.int64(r >= 0.5) + np.int64(r > 0.5)
             n_slow += not fits
         requantize_row(out[s0:s1], frac + 2, dst, out[s0:s1])
-        if n_slow:
-            for i in range(s0, s1):
-                x = values[i]
-                if not _scaled_fits(x, x * scale):
-                    out[i] = _double_to_code(x, dst)[0]
-                    nonfinite[c] += not math.isfinite(x)
-    return out, nonfinite.sum()
+        left_out[c] = n_slow
+
+
+@njit(cache=True)
+def _to_codes_rest(values, dst, out):
+    """``out[i]`` for the finite values :func:`_to_codes_kernel` left out, with :func:`_double_to_code`."""
+    scale = math.ldexp(1.0, dst[1])
+    for i in range(values.size):
+        x = values[i]
+        if not _scaled_fits(x, x * scale):
+            out[i] = _double_to_code(x, dst)[0]
 
 
 @njit(cache=True, parallel=True)
@@ -121,14 +124,19 @@ def to_codes(values: Any, t: FixedType | str) -> np.ndarray:
     NaN and infinities raise ``ValueError``.
     """
     t = FixedType.parse(t)
-    arr = _float_array(values, check_finite=False)  # the kernel counts non-finite values as it goes
+    arr = _float_array(values, check_finite=False)  # non-finite values are among those the kernel leaves out
     flat = np.ascontiguousarray(arr).ravel()
     # an ap_int's spec is (W, 0, signed, TRN_ZERO, WRAP): C-style truncation toward zero, wrapped
-    codes, n_nonfinite = _to_codes_kernel(flat, t.spec)
+    codes = np.empty(flat.size, dtype=np.int64)
+    n_chunks = (flat.size + _TO_CODES_CHUNK - 1) // _TO_CODES_CHUNK
+    left_out = np.zeros(n_chunks, dtype=np.int64)
+    run_blocks(_to_codes_kernel, n_chunks, flat, t.spec, codes, left_out)
+    if left_out.any():
+        if not np.all(np.isfinite(flat)):
+            raise _nonfinite_error(arr, "values")
+        _to_codes_rest(flat, t.spec, codes)
     if t.is_int:
         _int_quirk(flat, t, codes)
-    if n_nonfinite:
-        raise _nonfinite_error(arr, "values")
     return codes.reshape(arr.shape)
 
 

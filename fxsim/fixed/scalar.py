@@ -5,7 +5,9 @@ Everything in fxsim that quantizes goes through :func:`requantize` (one value) o
 second copy of the rounding rules. A destination type is always given as its
 ``FixedType.spec`` tuple ``(W, F, signed, rounding, overflow)``, and where a width and
 fractional bits are passed separately the width comes first, as in the spec.
-All functions inline into the kernels that call them.
+The functions are plain numba functions, which LLVM inlines into the loops that call
+them; numba's own ``inline="always"`` copies a function's IR at every call site, which
+made the first compilation of the kernels minutes long.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def shift_right(typingctx, value, d):
     return value(value, d), codegen
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def round_shift_branchless(v, d, rnd, conv):
     """``v * 2**-d`` (``0 <= d <= 62``) rounded with no branch on the value, so loops vectorise.
 
@@ -73,7 +75,7 @@ def round_shift_branchless(v, d, rnd, conv):
     return shift_right(narrow_like(v, v + (rnd | conv) * half + conv * even_fix), d)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _round_shift(v, d, rmode):
     """Exact ``v * 2**-d`` (``d >= 1``) rounded to an integer with ``rmode``."""
     if d > 62:
@@ -102,19 +104,19 @@ def _round_shift(v, d, rmode):
     return q  # RND_MIN_INF
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def wrap_signed(q, shift):
     """WRAP into a signed type of ``64 - shift`` bits: the low bits of ``q``, sign-extended."""
     return (q << shift) >> shift
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def saturate(q, lo, hi):
     """SAT: ``q`` clamped to the type's codes ``[lo, hi]``."""
     return min(max(q, lo), hi)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def code_range(width, signed):
     """``(lo, hi)``: the smallest and largest code of a ``width``-bit type."""
     if signed:
@@ -123,7 +125,7 @@ def code_range(width, signed):
     return np.int64(0), (np.int64(1) << width) - 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _apply_overflow(q, big, neg, width, signed, omode):
     """Fit the rounded integer ``q`` into ``width`` bits with ``omode``.
 
@@ -160,7 +162,7 @@ def _apply_overflow(q, big, neg, width, signed, omode):
     return lo, True
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def requantize(v, src_frac, dst):
     """Convert the exact value ``v * 2**-src_frac`` to a code of the type ``dst`` (a ``FixedType.spec``).
 
@@ -188,7 +190,7 @@ def requantize(v, src_frac, dst):
     return _apply_overflow(low, True, v < 0, width, signed, omode)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _fast_cast(v, d, rnd, conv, wrap, signed, sh, lo, hi):
     q = round_shift_branchless(v, d, rnd, conv)
     if wrap:
@@ -198,20 +200,19 @@ def _fast_cast(v, d, rnd, conv, wrap, signed, sh, lo, hi):
     return c, c != q
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _requantize_loop(src, d, rnd, conv, wrap, signed, sh, lo, hi, out):
-    # rnd, conv, wrap and signed are literals at each call site, so the branches fold away
-    n_over = 0
-    if src.ctypes.data == out.ctypes.data:
-        # In place: a loop over one array. With two names for the same memory the compiler's
-        # overlap check fails at run time and it falls back to a scalar loop (8x slower).
+    # rnd, conv, wrap and signed are literals at each call site, so the branches fold away.
+    # The cast runs in place, a loop over one array: with two names for the same memory the
+    # compiler's overlap check fails at run time and it falls back to a scalar loop (8x
+    # slower). A cast into another array copies first, which costs less than compiling
+    # every loop twice.
+    if src.ctypes.data != out.ctypes.data:
         for k in range(out.shape[0]):
-            c, o = _fast_cast(out[k], d, rnd, conv, wrap, signed, sh, lo, hi)
-            out[k] = c
-            n_over += o
-        return n_over
-    for k in range(src.shape[0]):
-        c, o = _fast_cast(src[k], d, rnd, conv, wrap, signed, sh, lo, hi)
+            out[k] = src[k]
+    n_over = 0
+    for k in range(out.shape[0]):
+        c, o = _fast_cast(out[k], d, rnd, conv, wrap, signed, sh, lo, hi)
         out[k] = c
         n_over += o
     return n_over
@@ -253,7 +254,7 @@ def requantize_row(src, src_frac, dst, out):
     return n_over
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _double_to_code(x, dst):
     """Exact ``ap_fixed(double)`` into ``dst`` (a spec): decompose x = mant * 2**exp, then requantize."""
     if x == 0.0:
@@ -264,7 +265,7 @@ def _double_to_code(x, dst):
 
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def trunc_to_int32(code, frac):
     """C's ``(int)x`` of a fixed value: truncate toward zero, keep the low 32 bits.
 

@@ -143,7 +143,7 @@ def reduce_plan(n: int) -> np.ndarray:
     return np.array(ops, dtype=np.int64).reshape(-1, 2)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _top_bits(code, width, n_addr):
     """``softmax_idx_from_real_val``: the top ``n_addr`` bits of the ``width``-bit pattern."""
     u = code & ((np.int64(1) << width) - 1)

@@ -15,7 +15,7 @@ from fxsim._jit_cache import njit
 BLOCK = 128
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def load_block(x, s0, k0, out):
     """``out[k, b] = x[s0 + b, k0 + k]``: columns ``k0...`` of a block of samples, samples innermost."""
     for b in range(out.shape[1]):
@@ -48,7 +48,7 @@ def row_max_abs(x):
     return out
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def copy_into(src, dst):
     """``dst[:, :] = src`` for 2-D arrays of any integer types (a plain loop: ``astype`` is 3x slower)."""
     for r in range(src.shape[0]):

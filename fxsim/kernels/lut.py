@@ -118,7 +118,7 @@ def check_index_width(input_t: FixedType, table_size: int, what: str = "LUT inpu
         )
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def lut_index(code, frac, table_size, range_shift):
     """Table index of one fixed value, as ``nnet::sigmoid``/``nnet::tanh`` compute it.
 

@@ -11,9 +11,9 @@ report's quantities and its trace columns into named internals.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
 from fxsim._jit_cache import njit
@@ -23,9 +23,11 @@ from fxsim.kernels import dense as dk
 from fxsim.kernels import lut
 from fxsim.kernels.blocks import BLOCK, n_blocks
 from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
+from fxsim.kernels.dense_plan import accumulation_plan
 from fxsim.kernels.gru import GRU_COUNTED, GRU_COUNTERS, GRU_TRACE, gru_block
 from fxsim.kernels.lstm import LSTM_COUNTED, LSTM_COUNTERS, LSTM_TRACE, lstm_block
 from fxsim.kernels.recurrent_rows import ACTIVATIONS, CellArgs, accum_table
+from fxsim._threads import run_blocks
 
 # What hls4ml 1.3.0 does with the settings it cannot run, for the error messages.
 _NO_TEMPLATE = (
@@ -56,13 +58,17 @@ CELLS = {
 # --- what hls4ml 1.3.0 can run ----------------------------------------------------------------
 
 
-def check_recurrent_supported(spec: RecurrentSpec, *, reset_after: bool = True) -> None:
+def check_recurrent_supported(spec: RecurrentSpec, *, reset_after: bool = True, static_only: bool = False) -> None:
     """Raise ``ValueError`` for a recurrent layer hls4ml 1.3.0 cannot compile or computes wrong.
 
     Parameters
     ----------
     spec : the layer.
     reset_after : Keras ``GRU(reset_after=...)`` (hls4ml's ``apply_reset_gate == 'after'``).
+    static_only : the layer is instantiated only as ``nnet::lstm_static`` (a direction of
+        ``bidirectional_stack`` with ``static``), which compiles whatever its input,
+        ``accum_t`` and ``result_t`` (``lstm_stack`` also instantiates ``nnet::lstm``,
+        which needs the three to be one type); the other checks still apply.
 
     Raises
     ------
@@ -85,7 +91,7 @@ def check_recurrent_supported(spec: RecurrentSpec, *, reset_after: bool = True) 
             f"{where}: reset_after=False: hls4ml 1.3.0 compiles it but computes garbage (it reads the "
             "(3n,) Keras bias as two scalars and indexes past them); only reset_after=True is emulated"
         )
-    if spec.cell == "lstm" and not (spec.input_t == spec.accum_t == spec.result_t):
+    if spec.cell == "lstm" and not static_only and not (spec.input_t == spec.accum_t == spec.result_t):
         raise ValueError(
             f"{where}: input type {spec.input_t}, accum_t {spec.accum_t} and result_t {spec.result_t} "
             "differ; hls4ml 1.3.0's LSTM only compiles when the three are the same type "
@@ -174,10 +180,17 @@ class Prepared:
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_NO_STATE = np.zeros((0, 0, 0), dtype=np.int64)  # no initial states: the cells start at 0
 
 
-def prepare(spec: RecurrentSpec) -> Prepared:
+def prepare(spec: RecurrentSpec, *, static_only: bool = False) -> Prepared:
     """Check a recurrent layer and build its kernel arguments (done once, by its runner).
+
+    Parameters
+    ----------
+    spec : the layer.
+    static_only : as :func:`check_recurrent_supported` (a ``bidirectional_stack``
+        direction instantiated only as ``nnet::lstm_static``).
 
     Raises
     ------
@@ -185,7 +198,7 @@ def prepare(spec: RecurrentSpec) -> Prepared:
         For a layer hls4ml 1.3.0 cannot run (:func:`check_recurrent_supported`), types
         too wide for the int64 kernels, or weights that do not fit the layer's sizes.
     """
-    check_recurrent_supported(spec)
+    check_recurrent_supported(spec, static_only=static_only)
     _check_widths(spec)
     k, n = spec.n_gates, spec.n_state
     if spec.weight.shape != (spec.n_in, k * n) or spec.recurrent_weight.shape != (n, k * n):
@@ -221,14 +234,16 @@ def prepare(spec: RecurrentSpec) -> Prepared:
 # --- running a layer ----------------------------------------------------------------------------
 
 
-def recurrent_forward(lstm, x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                      order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
+def recurrent_forward(lstm, x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
+                      recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
                       return_sequences, trace, count, out, internals, counts):
-    """``nnet::lstm_stack`` (``lstm``) or ``nnet::gru_stack`` for a batch, parallel over blocks of ``BLOCK`` samples.
+    """``nnet::lstm_stack`` (``lstm``) or ``nnet::gru_stack`` for a batch, blocks of ``BLOCK`` samples in parallel.
 
     Parameters
     ----------
     x : int64 ``[n, T, n_in]`` input codes.
+    state : int64 ``[k, n, n_state]``: the ``result_t`` codes the state starts from (``k = 1``:
+        ``h0`` of a GRU; ``k = 2``: ``h0, c0`` of an LSTM), or ``[0, 0, 0]``: 0.
     x_frac ... act_kind : the layer's arguments, as the fields of
         :data:`~fxsim.kernels.recurrent_rows.CellArgs` (passed one by one: a parallel loop
         takes arrays and scalars, not a tuple holding arrays).
@@ -242,39 +257,51 @@ def recurrent_forward(lstm, x, x_frac, weight, w_frac, recurrent_weight, rw_frac
     counts : int64 ``[n_blocks(n), n counters]``, overflow counts per block (added to;
         columns as the cell's counters).
 
-    Dispatches to the cell's own parallel kernel (:func:`_gru_forward`, :func:`_lstm_forward`),
-    so a model compiles only the cell it uses.
+    Runs the cell's kernel for the accumulation plans of its two dense products
+    (:func:`forward_kernel`), so a model compiles only its own cell and loops, over the
+    blocks in parallel threads (:func:`~fxsim._threads.run_blocks`).
     """
-    kernel = _lstm_forward if lstm else _gru_forward
-    kernel(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc, order_x, order_h,
-           accum, result, recr_table, act_table, recr_kind, act_kind, return_sequences, trace, count, out,
-           internals, counts)
+    plan_x = accumulation_plan(x_frac, w_frac, accum, order_x.shape[0] == 0, count)
+    plan_h = accumulation_plan(result[1], rw_frac, accum, order_h.shape[0] == 0, count)
+    kernel = forward_kernel("lstm" if lstm else "gru", plan_x, plan_h)
+    run_blocks(kernel, n_blocks(x.shape[0]), x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
+               recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
+               return_sequences, trace, out, internals, counts)
 
 
-@njit(cache=True, parallel=True)
-def _gru_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                 order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
-                 return_sequences, trace, count, out, internals, counts):
-    n = x.shape[0]
-    for blk in nb.prange((n + BLOCK - 1) // BLOCK):
-        s0 = blk * BLOCK
-        n_b = min(BLOCK, n - s0)
-        args = CellArgs(x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                        order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind)
-        gru_block(x, s0, n_b, args, return_sequences, trace, count, out, internals, counts[blk])
+@functools.cache
+def forward_kernel(cell: str, plan_x: int, plan_h: int):
+    """The kernel of one cell (``"gru"``, ``"lstm"``) with the given dense accumulation plans.
 
+    ``kernel(b0, b1, x, state, ...)`` runs the blocks ``b0 .. b1 - 1`` of the batch
+    (arguments as :func:`recurrent_forward`'s) and releases the GIL. The plans
+    (:mod:`fxsim.kernels.dense_plan`) are constants of the kernel, so it compiles only the
+    accumulation loops they name; it is compiled on its first call and kept in fxsim's
+    on-disk cache (one entry per plan pair). The cell is inlined into it: each compiled
+    numba function is optimised and compiled to machine code again with all it calls.
+    """
+    if cell not in CELLS:
+        raise ValueError(f"recurrent cell {cell!r} is not emulated (LSTM and GRU are)")
+    lstm = cell == "lstm"
 
-@njit(cache=True, parallel=True)
-def _lstm_forward(x, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                  order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
-                  return_sequences, trace, count, out, internals, counts):
-    n = x.shape[0]
-    for blk in nb.prange((n + BLOCK - 1) // BLOCK):
-        s0 = blk * BLOCK
-        n_b = min(BLOCK, n - s0)
-        args = CellArgs(x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                        order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind)
-        lstm_block(x, s0, n_b, args, return_sequences, trace, count, out, internals, counts[blk])
+    @njit(cache=True, nogil=True)
+    def recurrent_blocks(b0, b1, x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
+                         recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table, recr_kind,
+                         act_kind, return_sequences, trace, out, internals, counts):
+        n = x.shape[0]
+        for blk in range(b0, b1):
+            s0 = blk * BLOCK
+            n_b = min(BLOCK, n - s0)
+            args = CellArgs(x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
+                            order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind)
+            if lstm:  # a constant of the kernel: numba removes the other cell's branch before compiling
+                lstm_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, out, internals,
+                           counts[blk])
+            else:
+                gru_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, out, internals,
+                          counts[blk])
+
+    return recurrent_blocks
 
 
 @dataclass
@@ -315,7 +342,7 @@ def run(spec: RecurrentSpec, prepared: Prepared, x: np.ndarray, trace: bool = Fa
     """Run a recurrent layer on ``x [n, T, n_in]`` (contiguous int64 codes) with the arguments :func:`prepare` built.
 
     ``initial_state``: ``(h0,)`` / ``(h0, c0)`` int64 ``result_t`` codes ``[n, n_state]``
-    the state starts from (``None``: 0, the numba cells).
+    the state starts from (``None``: 0); the same kernels run either way.
     """
     cell = CELLS[spec.cell]
     n, steps, n_in = x.shape
@@ -327,13 +354,9 @@ def run(spec: RecurrentSpec, prepared: Prepared, x: np.ndarray, trace: bool = Fa
     args = CellArgs(spec.input_t.frac, p.weight, spec.weight_t.frac, p.recurrent_weight, spec.recurrent_weight_t.frac,
                     p.bias_acc, p.recurrent_bias_acc, p.order_x, p.order_h, spec.accum_t.spec, spec.result_t.spec,
                     p.table_recr, p.table_act, p.recr_kind, p.act_kind)
-    if initial_state is None:
-        recurrent_forward(spec.cell == "lstm", x, *args, bool(spec.return_sequences), bool(trace), bool(count), out,
-                          internals, counts)
-    else:
-        counts = np.zeros((1, len(cell.counters)), dtype=np.int64)
-        forward_from_state(spec.cell == "lstm", x, args, initial_state, bool(spec.return_sequences), bool(trace),
-                           bool(count), out, internals, counts[0])
+    state = _NO_STATE if initial_state is None else np.ascontiguousarray(np.stack(initial_state))
+    recurrent_forward(spec.cell == "lstm", x, state, *args, bool(spec.return_sequences), bool(trace), bool(count),
+                      out, internals, counts)
     totals = dict(zip(cell.counters, counts.sum(axis=0)))
     per_step = n * steps
     overflows = {
@@ -406,113 +429,3 @@ def _state_codes(spec: RecurrentSpec, s: np.ndarray, n: int) -> np.ndarray:
         raise ValueError(f"layer {spec.name!r} ({spec.cell.upper()}): an initial state must be int64 codes "
                          f"({n}, {spec.n_state}), got {s.dtype} {s.shape}")
     return np.ascontiguousarray(s)
-
-
-# --- initial states (PyTorch GRU(x, h0) / LSTM(x, (h0, c0))) ----------------------------------
-# hls4ml's ``gru_stack`` / ``lstm_stack`` overloads with initial states run the same cell
-# (``nnet::gru`` / ``nnet::lstm``) with the state starting at the given codes instead of 0.
-# The numba cells (gru_block / lstm_block) start at 0, so until they take a starting state
-# this Python driver runs the same row operations, in the same order, step by step over
-# blocks of samples; only models with initial-state inputs take it.
-
-#: Samples per block of the initial-state driver (one numba call per row operation and step).
-STATE_BLOCK = 4096
-
-
-def _gru_steps(x, s0, n_b, args, h, ret_seq, trace, count, out, internals, counts):
-    """:func:`fxsim.kernels.gru.gru_block` with ``h [n_state, n_b]`` holding the starting state."""
-    from fxsim.kernels.gru import GRU
-    from fxsim.kernels.recurrent_rows import (activate_row, add_products_row, product_row, project_step,
-                                              sum_row)
-    from fxsim.kernels.blocks import STEPS_PER_LOAD, store_rows
-
-    m = h.shape[0]
-    nb_ = m * n_b
-    af, rf = args.accum[1], args.result[1]
-    xs = np.empty((min(STEPS_PER_LOAD, x.shape[1]), x.shape[2], n_b), dtype=np.int64)
-    zx = np.empty((3 * m, n_b), dtype=np.int64)
-    zh = np.empty((3 * m, n_b), dtype=np.int64)
-    zxf, zhf, hf = zx.reshape(-1), zh.reshape(-1), h.reshape(-1)
-    pre, gate = np.empty(2 * nb_, dtype=np.int64), np.empty(2 * nb_, dtype=np.int64)
-    rh, hin, hc = (np.empty(nb_, dtype=np.int64) for _ in range(3))
-    fz = af if af > 0 else 0
-    for t in range(x.shape[1]):
-        project_step(x, s0, t, xs, h, args, zx, zh, counts, count)
-        counts[GRU.gate_preactivation] += sum_row(zxf[:2 * nb_], zhf[:2 * nb_], af, args.accum, pre)
-        o, clip = activate_row(pre, af, args.recr_kind, args.recr_table, args.accum, gate)
-        counts[GRU.gate_table_index_clip] += clip
-        counts[GRU.gate] += o
-        counts[GRU.reset_hidden] += product_row(gate[nb_:], zhf[2 * nb_:], 2 * af, args.accum, rh)
-        counts[GRU.candidate_preactivation] += sum_row(zxf[2 * nb_:], rh, af, args.accum, hin)
-        o, clip = activate_row(hin, af, args.act_kind, args.act_table, args.accum, hc)
-        counts[GRU.candidate_table_index_clip] += clip
-        counts[GRU.candidate] += o
-        omz = (np.int64(1) << fz) - (gate[:nb_] << (fz - af))
-        counts[GRU.h] += add_products_row(hc, omz, af + fz, hf, gate[:nb_], rf + af, args.result, hf)
-        if trace:
-            for col, rows in ((0, zxf), (3 * m, zhf), (6 * m, pre), (8 * m, gate), (10 * m, rh), (11 * m, hin),
-                              (12 * m, hc), (13 * m, hf)):
-                store_rows(internals, s0, t, col, rows, n_b)
-        if ret_seq:
-            store_rows(out, s0, t, 0, hf, n_b)
-    if not ret_seq:
-        store_rows(out, s0, 0, 0, hf, n_b)
-
-
-def _lstm_steps(x, s0, n_b, args, h, c, ret_seq, trace, count, out, internals, counts):
-    """:func:`fxsim.kernels.lstm.lstm_block` with ``h``, ``c [n_state, n_b]`` holding the starting states."""
-    from fxsim.kernels.lstm import LSTM
-    from fxsim.kernels.recurrent_rows import (activate_row, add_products_row, product_row, project_step,
-                                              sum_row)
-    from fxsim.kernels.blocks import STEPS_PER_LOAD, store_rows
-
-    m = h.shape[0]
-    nb_ = m * n_b
-    af, rf = args.accum[1], args.result[1]
-    xs = np.empty((min(STEPS_PER_LOAD, x.shape[1]), x.shape[2], n_b), dtype=np.int64)
-    zx = np.empty((4 * m, n_b), dtype=np.int64)
-    zh = np.empty((4 * m, n_b), dtype=np.int64)
-    zxf, zhf, hf, cf = zx.reshape(-1), zh.reshape(-1), h.reshape(-1), c.reshape(-1)
-    pre, act = np.empty(4 * nb_, dtype=np.int64), np.empty(4 * nb_, dtype=np.int64)
-    s = np.empty(nb_, dtype=np.int64)
-    for t in range(x.shape[1]):
-        project_step(x, s0, t, xs, h, args, zx, zh, counts, count)
-        counts[LSTM.gate_preactivation] += sum_row(zxf, zhf, af, args.accum, pre)
-        o1, clip1 = activate_row(pre[:2 * nb_], af, args.recr_kind, args.recr_table, args.accum, act[:2 * nb_])
-        o2, clip2 = activate_row(pre[3 * nb_:], af, args.recr_kind, args.recr_table, args.accum, act[3 * nb_:])
-        counts[LSTM.gate_table_index_clip] += clip1 + clip2
-        counts[LSTM.gate] += o1 + o2
-        g = act[2 * nb_:3 * nb_]
-        o, clip = activate_row(pre[2 * nb_:3 * nb_], af, args.act_kind, args.act_table, args.accum, g)
-        counts[LSTM.candidate_table_index_clip] += clip
-        counts[LSTM.candidate] += o
-        counts[LSTM.c] += add_products_row(g, act[:nb_], 2 * af, cf, act[nb_:2 * nb_], rf + af, args.result, cf)
-        o, clip = activate_row(cf, rf, args.act_kind, args.act_table, args.accum, s)
-        counts[LSTM.c_table_index_clip] += clip
-        counts[LSTM.c_activation] += o
-        counts[LSTM.h] += product_row(act[3 * nb_:], s, 2 * af, args.result, hf)
-        if trace:
-            for col, rows in ((0, zxf), (4 * m, zhf), (8 * m, pre), (12 * m, act[:2 * nb_]), (14 * m, act[3 * nb_:]),
-                              (15 * m, g), (16 * m, cf), (17 * m, s), (18 * m, hf)):
-                store_rows(internals, s0, t, col, rows, n_b)
-        if ret_seq:
-            store_rows(out, s0, t, 0, hf, n_b)
-    if not ret_seq:
-        store_rows(out, s0, 0, 0, hf, n_b)
-
-
-def forward_from_state(lstm, x, args, initial_state, return_sequences, trace, count, out, internals, counts):
-    """:func:`recurrent_forward` with the state starting at ``initial_state`` instead of 0.
-
-    ``initial_state`` : ``(h0,)`` (GRU) or ``(h0, c0)`` (LSTM), int64 ``result_t`` codes
-    ``[n, n_state]``; ``counts`` a 1-D array of the cell's counters (added to).
-    """
-    n = x.shape[0]
-    for s0 in range(0, n, STATE_BLOCK):
-        n_b = min(STATE_BLOCK, n - s0)
-        states = [np.ascontiguousarray(s[s0:s0 + n_b].T) for s in initial_state]  # [n_state, n_b]
-        if lstm:
-            _lstm_steps(x, s0, n_b, args, states[0], states[1], return_sequences, trace, count, out, internals,
-                        counts)
-        else:
-            _gru_steps(x, s0, n_b, args, states[0], return_sequences, trace, count, out, internals, counts)

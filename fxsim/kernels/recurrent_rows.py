@@ -1,7 +1,10 @@
 """Row operations of the LSTM and GRU cells (``nnet_recurrent.h``, ``nnet_recr_activations.h``).
 
 Each takes rows of codes of one block (samples innermost, :mod:`fxsim.kernels.blocks`),
-writes its result cast to the given type and returns how many values overflowed.
+writes its result cast to the given type and returns how many values overflowed. They
+are inlined into the cells, which then link :func:`~fxsim.fixed.requantize_row` once
+(every compiled numba function is optimised and compiled to machine code again with all
+it calls).
 The activations are ``nnet::activation::{sigmoid,tanh,relu}``: lookup tables already cast
 to ``accum_t`` (:func:`accum_table`), or relu.
 """
@@ -14,7 +17,7 @@ import numpy as np
 
 from fxsim._jit_cache import njit
 from fxsim.fixed import FixedType, requantize_row
-from fxsim.kernels.blocks import STEPS_PER_LOAD, step_input
+from fxsim.kernels.blocks import STEPS_PER_LOAD, load_block, step_input
 from fxsim.kernels.counters import RECURRENT_DENSE_COUNTERS, counter_index
 from fxsim.kernels.dense import cast_with_flags, dense_accumulate
 from fxsim.kernels.lut import lut_index
@@ -44,36 +47,52 @@ _DENSE = counter_index("RecurrentDenseCounter", RECURRENT_DENSE_COUNTERS)  # eac
 
 
 @njit(cache=True, inline="always")
-def block_buffers(x, args, n_gates, n_b):
-    """The arrays of a cell's block of ``n_b`` samples, with ``n_gates`` gates.
+def block_buffers(x, state, s0, args, n_gates, n_b):
+    """The arrays of a cell's block of the ``n_b`` samples from ``s0``, with ``n_gates`` gates.
 
     Every quantity is held as ``[rows, n_b]`` (samples innermost), so each step of the
     cell is a vectorised loop over the block. Returns ``n_state``, the input buffer ``xs``
     (:func:`~fxsim.kernels.blocks.step_input`), the two projections ``zx, zh [n_gates *
-    n_state, n_b]``, the hidden state ``h [n_state, n_b]`` (zeros), and ``zx, zh, h`` as
-    flat views.
+    n_state, n_b]``, the hidden state ``h [n_state, n_b]`` (``state[0]``'s rows of the
+    block when ``state`` holds initial states, else zeros), and ``zx, zh, h`` as flat views.
     """
     n_state = args.recurrent_weight.shape[0]
     n_rows = n_gates * n_state
     xs = np.empty((min(STEPS_PER_LOAD, x.shape[1]), x.shape[2], n_b), dtype=np.int64)
     zx = np.empty((n_rows, n_b), dtype=np.int64)
     zh = np.empty((n_rows, n_b), dtype=np.int64)
-    h = np.zeros((n_state, n_b), dtype=np.int64)
+    h = start_state(state, 0, s0, n_state, n_b)
     return n_state, xs, zx, zh, h, zx.reshape(n_rows * n_b), zh.reshape(n_rows * n_b), h.reshape(n_state * n_b)
 
 
 @njit(cache=True, inline="always")
-def project_step(x, s0, t, xs, h, args, zx, zh, counts, count):
+def start_state(state, k, s0, n_state, n_b):
+    """``[n_state, n_b]``: initial state ``k`` of the block's samples (``state [k, n, n_state]``), or zeros.
+
+    ``state`` holds the initial states (``h0`` or ``h0, c0``: PyTorch ``GRU(x, h0)``,
+    hls4ml's ``*_stack`` overloads with initial-state inputs) of every sample, or no rows
+    (``shape[0] == 0``): the state then starts at 0, as ``nnet::gru_stack`` /
+    ``lstm_stack`` without them do.
+    """
+    out = np.zeros((n_state, n_b), dtype=np.int64)
+    if state.shape[0] > k:
+        load_block(state[k], s0, 0, out)
+    return out
+
+
+@njit(cache=True, inline="always")
+def project_step(x, s0, t, xs, h, args, zx, zh, counts, plan_x, plan_h):
     """Both dense products of time step ``t``: ``zx = dense_A(x_t, W, b)``, ``zh = dense_A(h, U, br)``.
 
     ``counts`` is the block's row of a cell's counters (the first four are
-    ``RECURRENT_DENSE_COUNTERS``); ``count`` as :func:`~fxsim.kernels.dense.dense_accumulate`.
+    ``RECURRENT_DENSE_COUNTERS``); ``plan_x``, ``plan_h`` the accumulation plans of the
+    two products (:func:`~fxsim.kernels.dense.dense_accumulate`), constants of the kernel.
     """
     xt = step_input(x, s0, t, xs)
     dense_accumulate(xt, args.x_frac, args.weight, args.w_frac, args.bias_acc, args.order_x, args.accum, zx,
-                     counts[_DENSE.input_product:_DENSE.input_accumulator + 1], count)
+                     counts[_DENSE.input_product:_DENSE.input_accumulator + 1], plan_x)
     dense_accumulate(h, args.result[1], args.recurrent_weight, args.rw_frac, args.recurrent_bias_acc, args.order_h,
-                     args.accum, zh, counts[_DENSE.recurrent_product:_DENSE.recurrent_accumulator + 1], count)
+                     args.accum, zh, counts[_DENSE.recurrent_product:_DENSE.recurrent_accumulator + 1], plan_h)
 
 
 def accum_table(table: np.ndarray, table_t: FixedType, accum_t: FixedType) -> np.ndarray:
@@ -87,7 +106,7 @@ def accum_table(table: np.ndarray, table_t: FixedType, accum_t: FixedType) -> np
     return 2 * codes + over  # |code| < 2**61, so this fits
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def activate_row(v, v_frac, kind, table, accum, out):
     """``nnet::activation::<kind><data_T, accum_t>`` on a row of codes, into ``out``.
 
@@ -124,7 +143,7 @@ def activate_row(v, v_frac, kind, table, accum, out):
     return n_over, n_clip
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
     """``out = result_t(a1*b1 + a2*b2)`` per element, the sum exact (C++ evaluates the expression exactly).
 
@@ -143,7 +162,7 @@ def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
     return requantize_row(out, f, result, out)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sum_row(a, b, frac, t, out):
     """``out = t(a + b)`` per element for codes with ``frac`` fractional bits; returns the overflow count."""
     for k in range(out.shape[0]):
@@ -151,7 +170,7 @@ def sum_row(a, b, frac, t, out):
     return requantize_row(out, frac, t, out)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def product_row(a, b, frac, t, out):
     """``out = t(a * b)`` per element, the product having ``frac`` fractional bits; returns the overflow count."""
     for k in range(out.shape[0]):

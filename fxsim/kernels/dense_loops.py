@@ -1,0 +1,291 @@
+"""The multiply-accumulate loops of ``nnet::dense``, and :func:`accumulate`, which compiles one plan's.
+
+``acc[j] = accum_t(acc[j] + accum_t(x[i] * w[i, j]))`` for every product of a block of
+samples (samples innermost, :mod:`fxsim.kernels.blocks`). :func:`accumulate` is called
+with a plan (:mod:`fxsim.kernels.dense_plan`) that is a constant of the calling kernel,
+and returns, at compile time, the implementation of that plan alone: numba's branch
+pruning does not remove code on a constant argument's value, so a single function
+holding every loop would compile all of them (minutes on an empty cache).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import types as nbt
+from numba.core.errors import TypingError
+from numba.extending import overload
+
+from fxsim._jit_cache import njit
+from fxsim.fixed import code_range, narrow_like, requantize, round_shift_branchless, saturate, wrap_signed
+from fxsim.kernels.blocks import copy_as, copy_into, row_max_abs
+from fxsim.kernels.dense_plan import EXACT, ORDERED, ROUND, ROUND_CONV, fast_plan
+
+#: Outputs per group in the accumulation loops (and per "can it overflow" decision).
+GROUP = 4
+
+# How _mac_block casts (a literal at every call): not at all (WRAP, summed modulo 2**64), WRAP, SAT.
+_MODULAR = 0
+_WRAP = 1
+_SAT = 2
+
+
+@njit(cache=True)
+def _mac_step(a, p, cast, sh, lo, hi):
+    """``accum_t(a + accum_t(p))`` for a signed ``accum_t`` of ``64 - sh`` bits (codes ``[lo, hi]``).
+
+    Returns ``(sum, product overflowed, sum overflowed)``.
+    """
+    if cast == _MODULAR:
+        return a + p, False, False
+    if cast == _WRAP:
+        pc = wrap_signed(p, sh)
+        s = a + pc
+        sc = wrap_signed(s, sh)
+    else:
+        pc = saturate(p, lo, hi)
+        s = a + pc
+        sc = saturate(s, lo, hi)
+    return sc, pc != p, sc != s
+
+
+@njit(cache=True)
+def _product(x, w, d, rnd, conv):
+    """``x * w`` rounded to ``2**d`` steps, in the operands' integer width (int32 where the
+    caller has checked that products fit; see :func:`products_fit_int32`)."""
+    return round_shift_branchless(narrow_like(w, x * w), d, rnd, conv)
+
+
+@njit(cache=True, inline="always")
+def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count, groups, want):
+    """``acc[j] = accum_t(acc[j] + accum_t(x[i] * weight[i, j]))`` for ``i`` ascending.
+
+    For the outputs ``j`` of each group of ``GROUP`` (``j // GROUP == g``) with
+    ``groups[g] == want``. Products rounded by :func:`~fxsim.fixed.round_shift_branchless`,
+    cast with :func:`_mac_step`. Four outputs and two inputs at a time (each accumulator
+    still sees its inputs in order), so an accumulator is loaded and stored once per two
+    products and stays in the fastest cache. ``rnd, conv, cast, count`` are constants
+    at the call sites. Returns the product and sum overflow counts (0 unless ``count``).
+    """
+    n_in, n_out = weight.shape
+    n_b = acc.shape[1]
+    i_even = n_in - n_in % 2
+    n_prod = 0
+    n_acc = 0
+    j = 0
+    while j < n_out:
+        if groups[j // GROUP] != want:
+            j = min(j + GROUP, n_out)
+            continue
+        if j + 4 <= n_out:
+            a0, a1, a2, a3 = acc[j], acc[j + 1], acc[j + 2], acc[j + 3]
+            for i in range(0, i_even, 2):
+                xr, xs = x[i], x[i + 1]
+                w0, w1, w2, w3 = weight[i, j], weight[i, j + 1], weight[i, j + 2], weight[i, j + 3]
+                u0, u1, u2, u3 = weight[i + 1, j], weight[i + 1, j + 1], weight[i + 1, j + 2], weight[i + 1, j + 3]
+                for b in range(n_b):
+                    xv, xu = xr[b], xs[b]
+                    s0, p0, q0 = _mac_step(a0[b], _product(xv, w0, d, rnd, conv), cast, sh, lo, hi)
+                    s1, p1, q1 = _mac_step(a1[b], _product(xv, w1, d, rnd, conv), cast, sh, lo, hi)
+                    s2, p2, q2 = _mac_step(a2[b], _product(xv, w2, d, rnd, conv), cast, sh, lo, hi)
+                    s3, p3, q3 = _mac_step(a3[b], _product(xv, w3, d, rnd, conv), cast, sh, lo, hi)
+                    a0[b], p4, q4 = _mac_step(s0, _product(xu, u0, d, rnd, conv), cast, sh, lo, hi)
+                    a1[b], p5, q5 = _mac_step(s1, _product(xu, u1, d, rnd, conv), cast, sh, lo, hi)
+                    a2[b], p6, q6 = _mac_step(s2, _product(xu, u2, d, rnd, conv), cast, sh, lo, hi)
+                    a3[b], p7, q7 = _mac_step(s3, _product(xu, u3, d, rnd, conv), cast, sh, lo, hi)
+                    if count:
+                        n_prod += p0 + p1 + p2 + p3 + p4 + p5 + p6 + p7
+                        n_acc += q0 + q1 + q2 + q3 + q4 + q5 + q6 + q7
+            j_end = j + 4
+            i_rest = i_even  # the odd last input of these four outputs
+        else:
+            j_end = n_out
+            i_rest = 0  # the last outputs, one at a time
+        for jj in range(j, j_end):
+            a = acc[jj]
+            for i in range(i_rest, n_in):
+                xr = x[i]
+                w = weight[i, jj]
+                for b in range(n_b):
+                    a[b], p0, q0 = _mac_step(a[b], _product(xr[b], w, d, rnd, conv), cast, sh, lo, hi)
+                    if count:
+                        n_prod += p0
+                        n_acc += q0
+        j = j_end
+    return n_prod, n_acc
+
+
+@njit(cache=True, inline="always")
+def _mac_row_exact(acc, w, x_row, pf, accum):
+    """``acc[b] = accum_t(acc[b] + accum_t(x_row[b] * w))`` with :func:`~fxsim.fixed.requantize`:
+    every type and mode (``pf``: fractional bits of the exact product). Returns the overflow counts."""
+    af = accum[1]
+    n_prod = 0
+    n_acc = 0
+    for b in range(acc.shape[0]):
+        p, o1 = requantize(x_row[b] * w, pf, accum)
+        acc[b], o2 = requantize(acc[b] + p, af, accum)
+        n_prod += o1
+        n_acc += o2
+    return n_prod, n_acc
+
+
+@njit(cache=True)
+def fitting_groups(xmax, weight, bias_acc, d, hi, fits):
+    """``fits[g] = 1`` where no product or partial sum of group ``g``'s outputs can leave ``[-hi-1, hi]``.
+
+    Bounds every partial sum of output ``j`` by ``|bias_j| + sum_i (xmax[i] * |w_ij| >> d)
+    + n_in`` (a product rounded in any mode is at most one above its floor magnitude),
+    ``xmax`` being this block's :func:`row_max_abs`. Where it holds, casting each product
+    and sum changes nothing, so those outputs can be summed plainly with no overflow to
+    count. Returns how many groups fit.
+    """
+    n_in, n_out = weight.shape
+    n_fit = 0
+    for g in range(fits.shape[0]):
+        ok = 1
+        for j in range(g * GROUP, min(g * GROUP + GROUP, n_out)):
+            bound = abs(bias_acc[j]) + n_in
+            for i in range(n_in):
+                if bound > hi:  # stop before the sum could wrap (each term is < 2**62)
+                    break
+                bound += (xmax[i] * abs(weight[i, j])) >> d
+            if bound > hi:
+                ok = 0
+                break
+        fits[g] = ok
+        n_fit += ok
+    return n_fit
+
+
+_INT32_MAX = (1 << 31) - 1
+
+
+@njit(cache=True)
+def products_fit_int32(xmax, weight, d):
+    """Whether every input, weight and product plus half a ``2**d`` step lies within int32."""
+    limit = _INT32_MAX - ((np.int64(1) << d) >> 1)
+    for i in range(weight.shape[0]):
+        wmax = np.int64(0)
+        for j in range(weight.shape[1]):
+            wmax = max(wmax, abs(weight[i, j]))
+        if xmax[i] > _INT32_MAX or wmax > _INT32_MAX or xmax[i] * wmax > limit:
+            return False
+    return True
+
+
+def accumulate(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts):
+    """A block of ``nnet::dense`` up to the final cast, with the loops of ``plan`` (inside kernels only).
+
+    Parameters
+    ----------
+    plan : the :mod:`~fxsim.kernels.dense_plan` plan, a compile-time constant of the caller.
+    x : int64 ``[n_in, B]`` input codes of ``B`` samples (``x_frac`` fractional bits).
+    weight : int64 ``[n_in, n_out]`` weight codes (Keras layout), ``w_frac`` fractional bits.
+    bias_acc : int64 ``[n_out]`` biases already in ``accum_t``.
+    order : int64 ``[n_terms, 4]`` accumulation order (``ORDERED``; else ignored).
+    accum : ``accum_t.spec``.
+    acc : int64 ``[n_out, B]`` output: the accumulators, ``accum_t`` codes.
+    counts : int64 ``[2]``: ``+=`` the products and partial sums that overflowed ``accum_t``
+        (the fast plans count only when their ``count`` field says so).
+    """
+    raise NotImplementedError("accumulate is compiled into fxsim's kernels; call fxsim.kernels.dense.dense_batch")
+
+
+@overload(accumulate, prefer_literal=True)
+def _accumulate_plan(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts):
+    # The typing step of accumulate: returns the implementation of this plan only.
+    if not isinstance(plan, nbt.IntegerLiteral):
+        raise TypingError("fxsim.kernels.dense_loops.accumulate needs its plan as a compile-time constant "
+                          f"(got {plan}); pass it down from a kernel that holds it as a literal")
+    code = plan.literal_value
+    if code in (EXACT, ORDERED):
+        return _general_implementation(code == ORDERED)
+    return _fast_implementation(code)
+
+
+@njit(cache=True, inline="always")
+def _init(acc, bias_acc):
+    for j in range(acc.shape[0]):
+        acc[j, :] = bias_acc[j]
+
+
+def _general_implementation(ordered: bool):
+    """Every type and mode: each product and partial sum through :func:`~fxsim.fixed.requantize`.
+
+    In the Latency order (input outer, output inner), or in the order array's (``ordered``:
+    the Resource strategy). ``ordered`` is a constant of the returned function.
+    """
+
+    def general(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts):
+        _init(acc, bias_acc)
+        pf = x_frac + w_frac
+        n_out = weight.shape[1]
+        n_terms = order.shape[0] if ordered else weight.shape[0] * n_out
+        n_prod = 0
+        n_acc = 0
+        for t in range(n_terms):
+            if ordered:
+                i, wi, wj, j = order[t, 0], order[t, 1], order[t, 2], order[t, 3]
+            else:
+                i, j = t // n_out, t % n_out
+                wi, wj = i, j
+            o1, o2 = _mac_row_exact(acc[j], weight[wi, wj], x[i], pf, accum)
+            n_prod += o1
+            n_acc += o2
+        counts[0] += n_prod
+        counts[1] += n_acc
+
+    return general
+
+
+def _fast_implementation(code: int):
+    """The loops of one fast plan: its fields are constants of the returned function.
+
+    The common types (signed ``accum_t``, TRN/RND/RND_CONV or exact products, WRAP or SAT)
+    as loops without branches on the data, which the compiler vectorises.
+    """
+    p = fast_plan(code)
+    rnd = int(p.rounding == ROUND)
+    conv = int(p.rounding == ROUND_CONV)
+    sat, count, lanes32 = p.sat, p.count, p.lanes32
+    cast = _SAT if sat else _WRAP
+    # Casting every product and partial sum changes nothing where none can overflow; only
+    # SAT, or counting, has to find those outputs. WRAP keeps the sum modulo 2**W and int64
+    # arithmetic wraps modulo 2**64, so without counting one cast of the whole sum is exact.
+    check_fit = sat or count
+
+    def fast(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts):
+        aw, af = accum[0], accum[1]
+        d = x_frac + w_frac - af
+        n_out = weight.shape[1]
+        _init(acc, bias_acc)
+        sh = 64 - aw
+        lo, hi = code_range(aw, True)
+        n_groups = (n_out + GROUP - 1) // GROUP
+        fits = np.ones(n_groups, dtype=np.int64)
+        xmax = row_max_abs(x)
+        n_fit = n_groups
+        if check_fit:
+            n_fit = fitting_groups(xmax, weight, bias_acc, d, hi, fits)
+        if n_fit > 0:
+            if lanes32 and products_fit_int32(xmax, weight, d):
+                # The same sums in 32-bit lanes, twice as many per instruction: every product fits,
+                # and the partial sums either fit accum_t (<= 32 bits) or wrap, now modulo 2**32.
+                acc32 = copy_as(acc, np.int32)
+                _mac_block(acc32, copy_as(weight, np.int32), copy_as(x, np.int32), d, rnd, conv, _MODULAR,
+                           sh, lo, hi, False, fits, 1)
+                copy_into(acc32, acc)
+            else:
+                _mac_block(acc, weight, x, d, rnd, conv, _MODULAR, sh, lo, hi, False, fits, 1)
+            if not sat:
+                for j in range(n_out):
+                    for b in range(acc.shape[1]):
+                        acc[j, b] = wrap_signed(acc[j, b], sh)
+        if check_fit:
+            if n_fit < n_groups:  # the outputs that may overflow: every cast
+                n_prod, n_acc = _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count, fits, 0)
+                if count:
+                    counts[0] += n_prod
+                    counts[1] += n_acc
+
+    return fast
