@@ -17,6 +17,8 @@ import pytest
 from fxsim.fixed import FixedType, Overflow, Rounding
 from fxsim.kernels.dense_plan import EXACT, FLOOR, ORDERED, ROUND, ROUND_CONV, FastPlan, accumulation_plan, fast_plan
 
+pytestmark = pytest.mark.core
+
 
 def test_every_fast_plan_code_round_trips():
     codes = set()
