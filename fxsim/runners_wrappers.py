@@ -10,7 +10,6 @@ independent and the order of the two calls within a time step does not matter.
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 
@@ -32,17 +31,6 @@ def static_only(spec: RecurrentSpec) -> bool:
     (``static_only`` of :func:`fxsim.kernels.recurrent.check_recurrent_supported`).
     """
     return spec.cell == "lstm" and bool(spec.static)
-
-
-def compile_check_spec(spec: RecurrentSpec) -> RecurrentSpec:
-    """The spec to hold to :func:`fxsim.kernels.recurrent.check_recurrent_supported` without ``static_only``.
-
-    A direction :func:`static_only` is checked as if its input, ``accum_t`` and ``result_t``
-    were one type (its activations and the rest are still checked).
-    """
-    if static_only(spec):
-        return dataclasses.replace(spec, input_t=spec.accum_t, result_t=spec.accum_t)
-    return spec
 
 
 def prepare_direction(spec: RecurrentSpec) -> recurrent.Prepared:

@@ -32,7 +32,7 @@ from fxsim.frontends.hls4ml import (
 )
 from fxsim.ir import BidirectionalSpec, RecurrentSpec, TimeDistributedSpec
 from fxsim.kernels.recurrent import check_recurrent_supported
-from fxsim.runners_wrappers import compile_check_spec
+from fxsim.runners_wrappers import static_only
 
 DIRECTIONS = ("forward", "backward")
 
@@ -125,7 +125,7 @@ def _direction(layer, d: str) -> RecurrentSpec:
         )
     try:
         reset_after = layer.get_attr(f"{d}_apply_reset_gate", "after") == "after"
-        check_recurrent_supported(compile_check_spec(spec), reset_after=reset_after)
+        check_recurrent_supported(spec, reset_after=reset_after, static_only=static_only(spec))
     except ValueError as err:
         raise UnsupportedLayerError(f"{_where(layer)}: {err}") from None
     return spec
