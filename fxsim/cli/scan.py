@@ -71,6 +71,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--finetune-rounds", type=int, default=2, metavar="N", help="fine-tuning rounds (default 2)")
     p.add_argument("--finetune-epochs", type=int, default=3, metavar="N", help="epochs per round (default 3)")
     p.add_argument("--finetune-lr", type=float, default=1e-3, metavar="LR", help="learning rate (default 1e-3)")
+    p.add_argument("--finetune-at", action="append", metavar="SPEC",
+                   help="the uniform ap_fixed<W,I> a round fine-tunes at (every type but the lookup tables); "
+                        "repeat for more rounds (at most --finetune-rounds are tried), each from the last kept model "
+                        "(default: one fractional bit "
+                        "below the last kept round's best uniform width)")
+    p.add_argument("--finetune-requantize", action="store_true",
+                   help="before each fine-tuning, set a QKeras model's quantizers to the round's width "
+                        "(quantized_bits(W, I-1)); without it hls4ml keeps the trained weight widths")
     p.set_defaults(func=run)
 
 
@@ -90,7 +98,8 @@ def _finetune_scan(args: argparse.Namespace) -> int:
                         epochs=args.finetune_epochs, learning_rate=args.finetune_lr, verify=not args.no_verify,
                         verify_samples=args.verify_samples, progress=not args.quiet,
                         select_options={"max_fractional": args.max_fractional,
-                                        "max_evaluations": args.max_evaluations}, **options)
+                                        "max_evaluations": args.max_evaluations},
+                        proposals=args.finetune_at, requantize=args.finetune_requantize, **options)
     out = Path(args.out) if args.out else Path("runs") / "scan" / f"{name}_finetune"
     paths = write(res, out)
     print(f"{name}:")
@@ -191,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
     """``fxsim scan``; with ``--scheduler``/``--workers`` the evaluations run on a Dask cluster."""
     if args.scheduler and args.workers is not None:
         raise ValueError("give --scheduler ADDRESS (an existing cluster) or --workers N (a local one), not both")
+    if (args.finetune_at or args.finetune_requantize) and not args.finetune:
+        raise ValueError("--finetune-at and --finetune-requantize only apply with --finetune")
     if args.finetune:
         return _finetune_scan(args)
     if not (args.scheduler or args.workers is not None):

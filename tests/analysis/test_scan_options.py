@@ -53,3 +53,15 @@ def test_unknown_part_is_refused_before_the_scan(files, capsys):
     assert main(["scan", str(model), "--data", str(data), "--out", str(d / "p"), "--part", "xc9nothing",
                  "--quiet"]) == 2
     assert "unknown FPGA part 'xc9nothing'" in capsys.readouterr().err
+
+
+def test_finetune_widths_reach_the_fine_tuning_scan(files, capsys):
+    model, data, d = files
+    base = ["scan", str(model), "--data", str(data), "--out", str(d / "ft"), "--quiet"]
+    # a malformed width is refused by fxsim.analysis.finetune_scan itself, so the flag got there
+    assert main(base + ["--finetune", "--finetune-at", "ap_fixed<8,3>", "--finetune-at", "ap_fixed<8>"]) == 2
+    assert "proposal" in capsys.readouterr().err
+    assert main(base + ["--finetune-at", "ap_fixed<8,3>"]) == 2
+    assert "only apply with --finetune" in capsys.readouterr().err
+    assert main(base + ["--finetune-requantize"]) == 2
+    assert "only apply with --finetune" in capsys.readouterr().err
