@@ -135,6 +135,10 @@ def convert_checked(model: Any, precision: Any = None, *, x: np.ndarray | None =
         return done()
     if rules and frontend != "torch":
         findings += conversion_findings(conversion)
+    elif rules:  # the rules reading the Keras model do not apply to a module; the ModelGraph-only ones do
+        from fxsim.doctor.recurrent_rules import recurrent_rf_findings
+
+        findings += recurrent_rf_findings(conversion)
     if any(f.severity == "error" for f in findings):
         return done(conversion)
     try:

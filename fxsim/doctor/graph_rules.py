@@ -25,8 +25,10 @@ def conversion_findings(conversion: Any) -> list[Finding]:
     out += _softmax_width(conversion)
     out += _table_width(conversion)
     from fxsim.doctor.conv_rules import conv_findings
+    from fxsim.doctor.recurrent_rules import recurrent_rf_findings
 
     out += conv_findings(conversion)
+    out += recurrent_rf_findings(conversion)
     return out
 
 
