@@ -253,7 +253,8 @@ def _compare(name: str, t: FixedType, ours: np.ndarray, theirs: np.ndarray) -> L
 
 
 def crosscheck(model: Any, x: np.ndarray, hls_config: dict | None = None, backend: str = "Vivado",
-               use_cache: bool = True, directory: str | Path | None = None) -> CrosscheckReport:
+               use_cache: bool = True, directory: str | Path | None = None,
+               traced: tuple[np.ndarray, dict] | None = None) -> CrosscheckReport:
     """Run fxsim and hls4ml's C simulation on ``x`` and compare raw codes layer by layer.
 
     Parameters
@@ -263,11 +264,17 @@ def crosscheck(model: Any, x: np.ndarray, hls_config: dict | None = None, backen
     x : inputs; they are passed to the C simulation as float64 so every traced value
         (up to 53 significant bits) reads back exactly.
     use_cache, directory : see :func:`build` (Keras model only).
+    traced : ``(y, traces)`` that ``ModelGraph.trace(x)`` of the converted ``model`` already
+        returned (e.g. in a child process, so an abort in the C simulation cannot take the
+        caller down); nothing is compiled then.
     """
     from fxsim.frontends.hls4ml import from_hls4ml
 
     x64 = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
-    if hls_config is not None:
+    if traced is not None:
+        hm = model
+        y, traced = traced
+    elif hls_config is not None:
         b = build(model, hls_config, backend=backend, trace=True, use_cache=use_cache, directory=directory)
         hm = b.hls_model
         y, traced = b.trace(x64)

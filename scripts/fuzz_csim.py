@@ -23,15 +23,19 @@ hls4ml's pytorch converter through :func:`fxsim.frontends.torch.convert`).
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
+import pickle
 import re
+import select
 import shutil
 import signal
 import sys
 import tempfile
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -374,19 +378,38 @@ def build_torch_trial(rng):
     return net, spec, float(rng.choice([0.5, 2.0, 8.0, 40.0])), shape, options
 
 
-def check_states(hls_model, xs):
-    """``(codes compared, mismatches)`` of the output for a model with initial-state inputs.
+def csim_trace(hls_model, x: np.ndarray):
+    """hls4ml's own ``ModelGraph.trace(x)`` (g++ build with every layer traced, then the C simulation).
 
-    :func:`fxsim.csim.crosscheck` traces single-input models; here the compiled model's
-    ``predict([x, h0, ...])`` output is compared with fxsim's.
+    Only hls4ml and ctypes run here (no numba, TensorFlow or torch), so :func:`run_guarded`
+    can run it in a forked child.
     """
-    from fxsim import from_hls4ml
-    from fxsim.fixed import to_codes
+    from fxsim.frontends.keras import quiet_stdout
+
+    for layer in hls_model.get_layers():
+        layer.set_attr("trace", True)
+    with quiet_stdout():
+        return hls_model.trace(np.ascontiguousarray(np.asarray(x, dtype=np.float64)))
+
+
+def csim_predict(hls_model, xs) -> np.ndarray:
+    """hls4ml's ``compile()`` and ``predict([x, h0, ...])`` (a model with initial-state inputs, not traced)."""
     from fxsim.frontends.keras import quiet_stdout
 
     with quiet_stdout():
         hls_model.compile()
-        y = np.asarray(hls_model.predict([np.ascontiguousarray(a) for a in xs]))
+        return np.asarray(hls_model.predict([np.ascontiguousarray(a) for a in xs]))
+
+
+def check_states(hls_model, xs, y: np.ndarray):
+    """``(codes compared, mismatches)`` of the output for a model with initial-state inputs.
+
+    :func:`fxsim.csim.crosscheck` traces single-input models; here the compiled model's
+    ``predict([x, h0, ...])`` output ``y`` (:func:`csim_predict`) is compared with fxsim's.
+    """
+    from fxsim import from_hls4ml
+    from fxsim.fixed import to_codes
+
     fx = from_hls4ml(hls_model)
     ours = fx.predict_codes(xs)
     return int(ours.size), int(np.sum(ours != to_codes(y.reshape(ours.shape), fx.output_t)))
@@ -426,6 +449,98 @@ def family_counts(model, rep) -> dict[str, tuple[int, int]]:
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
+def run_guarded(fn, timeout: float) -> dict:
+    """``fn()`` in a forked child, so that an abort inside hls4ml's compiled C simulation
+    (an ``assert`` in a ctypes call: SIGABRT, which Python cannot catch) ends the child,
+    not the campaign.
+
+    Returns ``{"ok": result}``, ``{"error": exception}`` (raised in the child, pickled back)
+    or ``{"died": reason}`` (killed by a signal, exited without a result, or over ``timeout``
+    seconds), with ``"stderr"``: the tail of what the child wrote there (the assert's message).
+    ``fn`` must not run fxsim's numba kernels, TensorFlow or torch: their thread pools do not
+    survive a fork (a child running fxsim after the parent had run it was terminated by
+    GNU OpenMP, or returned wrong codes). The campaign forks only :func:`csim_trace` /
+    :func:`csim_predict` and compares in the parent.
+    """
+    err_file = tempfile.TemporaryFile()
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with warnings.catch_warnings():  # "multi-threaded, use of fork() may lead to deadlocks": see above
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: run, send the pickled outcome, leave without cleanup handlers
+        os.close(read_fd)
+        os.dup2(err_file.fileno(), 2)
+        faulthandler.disable()  # an abort is reported by the parent, from the stderr kept here
+        try:
+            outcome = {"ok": fn()}
+        except BaseException as exc:  # noqa: BLE001 -- every failure goes back to the parent
+            outcome = {"error": exc, "traceback": traceback.format_exc()}
+        try:
+            data = pickle.dumps(outcome)
+        except Exception as exc:  # an unpicklable result or exception: its text
+            data = pickle.dumps({"error": RuntimeError(f"{type(exc).__name__}: {exc}")})
+        with os.fdopen(write_fd, "wb") as fh:
+            fh.write(data)
+        os._exit(0)
+    os.close(write_fd)
+    chunks, deadline, timed_out = [], time.time() + timeout, False
+    with os.fdopen(read_fd, "rb") as fh:
+        while True:
+            ready, _, _ = select.select([fh], [], [], max(0.0, deadline - time.time()))
+            if not ready:
+                timed_out = True
+                os.kill(pid, signal.SIGKILL)
+                break
+            chunk = os.read(fh.fileno(), 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    err_file.seek(0)
+    stderr = err_file.read().decode(errors="replace")[-2000:]
+    err_file.close()
+    if chunks and not timed_out:
+        out = pickle.loads(b"".join(chunks))
+    elif timed_out:
+        out = {"died": f"no result after {timeout:.0f} s (killed)"}
+    elif os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        out = {"died": f"killed by signal {sig} ({signal.Signals(sig).name})"}
+    else:
+        out = {"died": f"exited with status {os.WEXITSTATUS(status)} and no result"}
+    out["stderr"] = stderr
+    return out
+
+
+def abort_reason(stderr: str) -> str:
+    """The C++ ``assert`` line of a dead child's stderr (what hls4ml's C simulation said), or its last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    asserts = [line for line in lines if "Assertion" in line or "assert" in line]
+    return (asserts or lines or ["(nothing on stderr)"])[-1][:400]
+
+
+def fxsim_precheck(hls_model, x):
+    """fxsim's refusal of a converted model, before anything is compiled: ``None`` or ``(reason, fixes)``.
+
+    A model fxsim accepts is emulated on ``x`` (two samples) here, so the kernels are loaded in this
+    process and a forked C-simulation child (:func:`run_guarded`) starts with them.
+    """
+    from types import SimpleNamespace
+
+    from fxsim import UnsupportedLayerError, from_hls4ml
+    from fxsim.doctor.recurrent_rules import recurrent_rf_findings
+
+    try:
+        fx = from_hls4ml(hls_model)
+    except UnsupportedLayerError as err:
+        findings = recurrent_rf_findings(SimpleNamespace(hls_model=hls_model))
+        return str(err), [{"code": f.code, "layer": f.layer, "fix": f.fix, "details": f.details} for f in findings]
+    fx.predict_codes(x)
+    return None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", type=int, default=300)
@@ -443,6 +558,8 @@ def main(argv=None) -> int:
                          "0, the default, gives the same models as before)")
     ap.add_argument("--out", type=Path, default=Path("runs/fuzz_csim"))
     ap.add_argument("--frontend", choices=["keras2", "keras3", "torch"], default="keras2")
+    ap.add_argument("--trial-timeout", type=float, default=1800.0,
+                    help="seconds a trial's build + C simulation (in a forked child) may take before it is killed")
     ap.add_argument("--conv", type=float, default=0.0,
                     help="probability that a recurrent model gets a Conv1D (+ padding / pooling) front-end "
                          "(drawn from its own stream: 0, the default, gives the same models as before)")
@@ -465,7 +582,9 @@ def main(argv=None) -> int:
     build_trial = with_wrappers(globals()["build_trial"], args.wrappers, args.seed, args.stacked)
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="fxsim-fuzz-"))
-    tried = compiled = refused = failed_build = 0
+    tried = compiled = refused = failed_build = aborted = 0
+    aborted_trials: list[int] = []
+    refusals: dict[str, int] = {}  # first line of fxsim's refusal -> trials
     codes = bad = 0
     bad_models: list[int] = []
     kinds: dict[str, int] = {}
@@ -503,17 +622,50 @@ def main(argv=None) -> int:
         layers = model.layers if keras is not None else [m for m in model.modules() if m is not model]
         kind = "+".join(sorted({type(layer).__name__ for layer in layers} - {"InputLayer"}))
         directory = work / f"t{trial}"
+        refusal = None
         try:
+            # convert here (TensorFlow / torch stay in this process), let fxsim refuse before anything
+            # is compiled, then build and run the C simulation in a child an abort cannot take down
             if keras is None:
                 from fxsim.frontends.torch import convert as convert_torch
 
-                conv = convert_torch(model, cfg, input_shape=shape, output_dir=directory, **options)
-                rep = check_states(conv.hls_model, xs) if len(xs) > 1 else crosscheck(conv.hls_model, x)
+                hls_model = convert_torch(model, cfg, input_shape=shape, output_dir=directory, **options).hls_model
             else:
-                rep = crosscheck(model, x, cfg, use_cache=False, directory=directory)
+                from fxsim.csim import convert as convert_keras
+
+                hls_model = convert_keras(model, cfg, directory, trace=True)
+            refusal = fxsim_precheck(hls_model, [a[:2] for a in xs] if len(xs) > 1 else x[:2])
+            if refusal is not None:
+                raise UnsupportedLayerError(refusal[0])
+            outcome = run_guarded(
+                (lambda: csim_predict(hls_model, xs)) if len(xs) > 1 else (lambda: csim_trace(hls_model, x)),
+                args.trial_timeout)
+            if "died" in outcome:
+                aborted += 1
+                aborted_trials.append(trial)
+                reason = abort_reason(outcome["stderr"])
+                print(f"[{trial:4d}] C SIMULATION DIED ({kind}): {outcome['died']}: {reason}")
+                log.write(json.dumps({"seed": args.seed, "trial": trial, "kind": kind, "status": "csim-died",
+                                      "reason": f"{outcome['died']}: {reason}",
+                                      "seconds": round(time.time() - start, 1)}) + "\n")
+                log.flush()
+                continue
+            if "error" in outcome:
+                raise outcome["error"]
+            rep = check_states(hls_model, xs, outcome["ok"]) if len(xs) > 1 else \
+                crosscheck(hls_model, x, traced=outcome["ok"])
         except UnsupportedLayerError as err:
             refused += 1
+            first = str(err).splitlines()[0]
+            refusals[first] = refusals.get(first, 0) + 1
+            fixes = refusal[1] if refusal is not None else []
             print(f"[{trial:4d}] refused by fxsim ({kind}): {err}")
+            for f in fixes:
+                print(f"       doctor {f['code']} ({f['layer']}): fix: {f['fix']}")
+            log.write(json.dumps({"seed": args.seed, "trial": trial, "kind": kind, "status": "refused",
+                                  "reason": str(err), "doctor": fixes,
+                                  "seconds": round(time.time() - start, 1)}, default=str) + "\n")
+            log.flush()
             continue
         except Exception as err:
             failed_build += 1
@@ -552,7 +704,10 @@ def main(argv=None) -> int:
             if keras is None:
                 import torch
 
-                torch.save(model, case / "module.pt")
+                # the module's class is local to build_torch_trial (not picklable): its weights and
+                # structure; the trial itself replays with --seed/--start
+                torch.save(model.state_dict(), case / "state_dict.pt")
+                (case / "module.txt").write_text(repr(model) + "\n")
             else:
                 model.save(case / ("model.h5" if args.frontend == "keras2" else "model.keras"))
             (case / "config.json").write_text(json.dumps(cfg, indent=1, default=str))
@@ -568,6 +723,9 @@ def main(argv=None) -> int:
     print(f"  compiled and compared {compiled}")
     print(f"  refused by fxsim     {refused}")
     print(f"  hls4ml build failed  {failed_build}")
+    print(f"  C simulation died    {aborted}" + (f" (trials {aborted_trials})" if aborted_trials else ""))
+    for reason, n in sorted(refusals.items()):
+        print(f"  refused ({n}x): {reason[:160]}")
     print(f"  codes compared       {codes:,}")
     print(f"  mismatching codes    {bad:,}" + (f" (trials {bad_models})" if bad_models else ""))
     print(f"  wall time            {time.time() - start:.0f} s")
@@ -580,7 +738,8 @@ def main(argv=None) -> int:
     summary = {"frontend": args.frontend, "seed": args.seed, "start": args.start, "models": args.models,
                "samples": args.samples, "conv": args.conv, "wrappers": args.wrappers, "stacked": args.stacked,
                "recurrent": args.recurrent, "tried": tried, "compiled": compiled, "refused": refused,
-               "build_failed": failed_build, "codes": codes, "mismatches": bad, "mismatch_trials": bad_models,
+               "build_failed": failed_build, "csim_died": aborted,
+               "csim_died_trials": aborted_trials, "refusals": refusals, "codes": codes, "mismatches": bad, "mismatch_trials": bad_models,
                "seconds": round(time.time() - start, 1), "kinds": kinds, "families": families,
                "stopped_early": bool(stop)}
     (args.out / f"summary-seed{args.seed}-start{args.start}.json").write_text(json.dumps(summary, indent=1) + "\n")
