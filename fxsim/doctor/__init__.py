@@ -6,7 +6,9 @@ Keras model, at the converted ``ModelGraph`` and, given data, at the emulated
 value ranges, and returns one :class:`Finding` per problem: its severity, the
 layer, what the hardware will do, and the fix. The rules live by source:
 :mod:`~fxsim.doctor.keras_rules` (the Keras/QKeras model), :mod:`~fxsim.doctor.graph_rules`
-(the converted ``ModelGraph``) and :mod:`~fxsim.doctor.data_rules` (value ranges on data);
+(the converted ``ModelGraph``, with :mod:`~fxsim.doctor.conv_rules` and
+:mod:`~fxsim.doctor.recurrent_rules`: Resource LSTM/GRU reuse factors whose C simulation
+aborts, also for PyTorch modules) and :mod:`~fxsim.doctor.data_rules` (value ranges on data);
 :func:`fxsim.pipeline.convert_checked` runs them.
 
 Severities:
