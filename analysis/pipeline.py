@@ -13,8 +13,9 @@ Both return plain result objects; :mod:`fxsim.analysis.report` writes them to a 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from fxsim.analysis.drift import Drift, recurrent_drift
 from fxsim.analysis.gap import Gap, decompose
@@ -112,6 +113,43 @@ class Selection:
     notes: list[str] = field(default_factory=list)
 
 
+def search_evaluator(study: Study, desc: str, budget: int) -> tuple[Callable[[Sequence[Point]], list[float]], Any]:
+    """``study.evaluate`` for the per-knob search, with one progress bar over its evaluation budget.
+
+    Most of the search's batches are a single point (the best move re-measured on the
+    current point), for which :meth:`Study.evaluate` draws no bar: without this one a scan
+    of a large model runs for minutes with nothing on the screen.
+
+    Parameters
+    ----------
+    study : Study
+        Evaluates the points; ``study.progress`` decides whether a bar is drawn.
+    desc : str
+        Label of the bar.
+    budget : int
+        The search's ``max_evaluations`` (the bar's total; the search may stop earlier).
+
+    Returns
+    -------
+    evaluate : callable
+        Batch metric of points, as :func:`fxsim.analysis.select.greedy_search` takes it.
+    bar : tqdm or None
+        The bar to close after the search (None without progress).
+    """
+    if not study.progress:
+        return study.evaluator(), None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=budget, desc=desc, unit="config", leave=False)
+
+    def evaluate(points: Sequence[Point]) -> list[float]:
+        metrics = study.evaluate(points)
+        bar.update(len(points))
+        return metrics
+
+    return evaluate, bar
+
+
 def _holdout_ok(study: Study, point: Point, threshold: float | None) -> bool:
     return threshold is None or study.holdout_metric(point) >= threshold
 
@@ -199,8 +237,13 @@ def select_bits(study: Study, target: float = 0.95, objective: str = "bits", int
                     m = study.evaluate([trimmed])[0]
                     if m >= threshold and _holdout_ok(study, trimmed, holdout_threshold):
                         start, sel.trimmed = trimmed, True
-            sel.search = greedy_search(study.evaluator(f"per-knob search ({objective})"), study.space, start,
-                                       threshold, objective, max_evaluations=max_evaluations)
+            evaluate, bar = search_evaluator(study, f"per-knob search ({objective})", max_evaluations)
+            try:
+                sel.search = greedy_search(evaluate, study.space, start, threshold, objective,
+                                           max_evaluations=max_evaluations)
+            finally:
+                if bar is not None:
+                    bar.close()
             path = sel.search.path()
             k = _back_off(study, path, holdout_threshold)
             sel.backoff = len(path) - 1 - k
