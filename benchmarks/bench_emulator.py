@@ -19,10 +19,16 @@ it prints, as markdown tables (the README's ``<!-- bench_emulator -->`` section)
 * the per-layer split: the time of each layer's runner (the calls ``FxModel.predict``
   makes, timed one by one on that layer's real input codes, median of the repeats);
 * the fraction of the int32 SIMD roofline reached (see ``roofline`` below);
-* a 50-configuration scan of the top tagging GRU: fxsim (hls4ml conversion +
-  ``from_hls4ml`` + ``predict``) against the C simulation (conversion + g++ build +
-  ``predict``), fxsim's total the median of the repeats, the C simulation's per
-  configuration the median over the configurations it ran.
+* a 50-configuration scan of the top tagging GRU: fxsim against the C simulation
+  (conversion + g++ build + ``predict``), fxsim's total the median of the repeats, the
+  C simulation's per configuration the median over the configurations it ran. fxsim's
+  side is what one point of ``fxsim scan`` costs (:class:`fxsim.analysis.study.Study`):
+  :func:`fxsim.pipeline.convert_checked` without the doctor's rules (hls4ml's
+  ``config_from_keras_model`` and ``convert_from_keras_model``, the final types read
+  from the converted ``ModelGraph`` by ``from_hls4ml``), then ``predict``. Both sides
+  run hls4ml's full conversion for every configuration; each timed fxsim scan starts
+  with fxsim's conversion memos empty (``forget_conversions``), like the first scan of a
+  process, only the numba kernels loaded by the warm-up scan carry over (docs/scan_speed.md).
 
 fxsim's codes are compared with the C simulation's on every sample the C simulation ran.
 
@@ -282,8 +288,20 @@ def scan_configs(n: int) -> list[dict]:
     return [out[i] for i in sorted(picked)]
 
 
+def forget_conversions() -> None:
+    """Empty what fxsim remembers between conversions of a model (hls4ml's generated config per
+    architecture and default, weight codes per type), so each timed scan converts its configurations
+    as the first scan of a process does; only the loaded numba kernels carry over."""
+    from fxsim.frontends import hls4ml as hls4ml_frontend
+    from fxsim.frontends import keras as keras_frontend
+
+    keras_frontend._GENERATED.clear()
+    hls4ml_frontend._WEIGHT_CODES.clear()
+
+
 def bench_scan(args, work: Path) -> dict:
-    from fxsim import csim, from_hls4ml
+    from fxsim import csim
+    from fxsim.pipeline import convert_checked
 
     n, repeats = args.samples, args.repeats
     model = load_model("toptag_gru_float")
@@ -292,15 +310,18 @@ def bench_scan(args, work: Path) -> dict:
     n_csim_configs = len(configs) if args.csim_configs is None else min(args.csim_configs, len(configs))
 
     def fx_scan() -> list:
+        # what a scan point costs in fxsim.analysis.study.Study (``fxsim scan``): the checked pipeline
+        # without the doctor's rules (hls4ml's config_from_keras_model and convert_from_keras_model,
+        # from_hls4ml), then predict
         models = []
-        for i, c in enumerate(configs):
-            fx = from_hls4ml(csim.convert(model, hls_config(model, c["default"]), work / f"scan-fx-{i}"))
+        for c in configs:
+            fx = convert_checked(model, c["default"], rules=False).require().fx
             fx.predict(x)
             models.append(fx)
         return models
 
     fx_models = fx_scan()  # warm: numba kernels of every mode loaded
-    fx_totals = repeat(fx_scan, repeats)
+    fx_totals = repeat(lambda: (forget_conversions(), fx_scan()), repeats)
     per_config, compile_s = [], []
     compared = mismatches = 0
     for i, c in enumerate(configs[:n_csim_configs]):
@@ -407,7 +428,8 @@ def tables(rows: list[dict], scan: dict | None, hw: dict) -> str:
             "",
             "| | total | per configuration |",
             "|---|---:|---:|",
-            f"| fxsim (hls4ml conversion + `from_hls4ml` + predict) | {fmt_range(scan['fxsim_s'], 2, ' s')} | "
+            "| fxsim (`fxsim scan`'s per-point path: hls4ml conversion + `from_hls4ml` + predict) | "
+            f"{fmt_range(scan['fxsim_s'], 2, ' s')} | "
             f"{fx_med / scan['configs']:.3f} s |",
             f"| C simulation (conversion + g++ build + predict) | {scan['csim_s']:,.0f} s | "
             f"{fmt_range(scan['csim_per_config_s'], 1, ' s')} |",

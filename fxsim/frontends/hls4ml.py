@@ -11,7 +11,9 @@ emulate, and settings hls4ml 1.3.0 cannot compile or computes wrong, raise
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -202,11 +204,27 @@ def _io_types(layer) -> tuple[FixedType, FixedType]:
             _type(layer, layer.get_output_variable().type.precision, "result type"))
 
 
+#: Weight codes by (the weights' bytes, shape and dtype, their type), newest last: the points of a scan
+#: convert the same weights again and again, mostly at types an earlier point already had.
+_WEIGHT_CODES: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_WEIGHT_CODES_BYTES = 64 << 20  # the oldest go first beyond this many bytes of codes
+
+
 def _weights(layer, key: str, t: FixedType, transposed: bool = False) -> np.ndarray:
     data = np.asarray(layer.weights[key].data)
     if transposed:
         data = data.T
-    return np.ascontiguousarray(weight_codes(data, t))
+    data = np.ascontiguousarray(data)
+    memo = (hashlib.sha256(data.tobytes()).digest(), data.shape, data.dtype.str, t)
+    codes = _WEIGHT_CODES.get(memo)
+    if codes is None:
+        codes = np.ascontiguousarray(weight_codes(data, t))  # hls4ml's text round trip, once per (weights, type)
+        _WEIGHT_CODES[memo] = codes
+        while len(_WEIGHT_CODES) > 1 and sum(c.nbytes for c in _WEIGHT_CODES.values()) > _WEIGHT_CODES_BYTES:
+            _WEIGHT_CODES.popitem(last=False)
+    else:
+        _WEIGHT_CODES.move_to_end(memo)
+    return codes.copy()  # each model owns its arrays
 
 
 def _literal_code(value: Any, t: FixedType) -> int:

@@ -25,6 +25,7 @@ import io
 import json
 import os
 import tempfile
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,14 +182,33 @@ def quiet_stdout() -> Iterator[io.StringIO]:
 _json_clean = jsonable  # the name other front-ends import
 
 
+#: :func:`generated_config` results by (architecture JSON, default, backend, max_precision), newest last.
+#: A scan converts one model at hundreds of precisions; this spares hls4ml's re-parse of the model each time.
+_GENERATED: OrderedDict[tuple, dict] = OrderedDict()
+_GENERATED_SIZE = 64  # configs are small; a scan of many model defaults still hits
+
+
 def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "Vivado",
-                     max_precision: str | None = None) -> dict:
+                     max_precision: str | None = None, *, arch: str | None = None) -> dict:
     """``config_from_keras_model(model, granularity='name', backend=backend)`` as plain JSON.
+
+    Under Keras 2 hls4ml builds this config from ``json.loads(model.to_json())`` alone
+    (layer names, classes, activations and quantizer configs; the weights it also reads
+    do not enter the config), so the result is remembered by that JSON (``arch``, when
+    the caller already has it) with the other arguments: a later call for the same
+    architecture returns a copy without re-parsing. Under Keras 3 hls4ml reads the live
+    model and every call asks it again.
 
     Raises ``ValueError`` naming the layer when hls4ml rejects the model.
     """
     import hls4ml
 
+    key = None
+    if _parses_json():
+        key = (model.to_json() if arch is None else arch, default, backend, max_precision)
+        if key in _GENERATED:
+            _GENERATED.move_to_end(key)
+            return copy.deepcopy(_GENERATED[key])
     try:
         with quiet_stdout():
             cfg = hls4ml.utils.config_from_keras_model(
@@ -198,20 +218,34 @@ def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "V
         raise HLS4MLError(f"hls4ml rejects the model: {err or 'assertion failed'}") from err
     except Exception as err:
         raise HLS4MLError(f"hls4ml cannot parse the model: {err}") from err
-    return _json_clean(cfg)
+    cfg = _json_clean(cfg)
+    if key is not None:
+        _GENERATED[key] = copy.deepcopy(cfg)
+        while len(_GENERATED) > _GENERATED_SIZE:
+            _GENERATED.popitem(last=False)
+    return cfg
 
 
-def hls4ml_config(model: Any, precision: Any = None, **options: Any) -> tuple[dict, dict, PrecisionSpec, dict]:
+def _parses_json() -> bool:
+    """Whether hls4ml parses a Keras model from its ``to_json()`` (Keras 2; hls4ml's own test, utils/config.py)."""
+    import keras
+
+    return not keras.__version__ > "3.0"
+
+
+def hls4ml_config(model: Any, precision: Any = None, *, arch: str | None = None,
+                  **options: Any) -> tuple[dict, dict, PrecisionSpec, dict]:
     """Resolve a precision spec (or an already parsed :class:`~fxsim.precision.PrecisionSpec`) into the
     hls4ml config for ``model``.
 
-    Returns ``(config, generated, spec, options)``. ``model`` must already be loaded.
+    Returns ``(config, generated, spec, options)``. ``model`` must already be loaded;
+    ``arch``: its ``to_json()`` when the caller has it (see :func:`generated_config`).
     """
     options = check_options(options)
     spec = parse_precision(precision)
     backend = options.get("backend", "Vivado")
     default = spec.default or options.get("default_precision", "fixed<16,6>")
-    generated = generated_config(model, default, backend, options.get("max_precision"))
+    generated = generated_config(model, default, backend, options.get("max_precision"), arch=arch)
     names = list(generated.get("LayerName", {}))
     # hls4ml's graph holds the layer a TimeDistributed wraps under its own name, and honours its LayerName entry
     names += [layer.layer.name for layer in model.layers
@@ -231,18 +265,18 @@ KEY_VERSION = 1
 
 
 def conversion_key(model: Any, config: dict, backend: str = "Vivado", io_type: str = "io_parallel",
-                   trace: bool = False, **project: Any) -> str:
+                   trace: bool = False, *, arch: str | None = None, **project: Any) -> str:
     """The one hash of a conversion: hls4ml version, backend, I/O type, tracing, architecture, weights, config.
 
     Names the project folder of a conversion and keys the C-simulation build cache.
     ``project``: keywords that shape only the written project (``part``, ``clock_period``);
-    they get a key of their own.
+    they get a key of their own. ``arch``: ``model.to_json()`` when the caller has it.
     """
     import hls4ml
 
     h = hashlib.sha256()
     h.update(f"fxsim-csim {KEY_VERSION} hls4ml {hls4ml.__version__} {backend} {io_type} trace={trace}".encode())
-    h.update(model.to_json().encode())
+    h.update((model.to_json() if arch is None else arch).encode())
     for w in model.get_weights():
         w = np.ascontiguousarray(w)
         h.update(f"{w.dtype}{w.shape}".encode())
@@ -278,12 +312,14 @@ def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | N
     import hls4ml
 
     model = load_model(model)
-    config, generated, spec, options = hls4ml_config(model, precision, **options)
+    # once: the generated config's memo and the default folder's conversion key both read it
+    arch = model.to_json() if _parses_json() or output_dir is None else None
+    config, generated, spec, options = hls4ml_config(model, precision, arch=arch, **options)
     kwargs = {k: v for k, v in options.items() if k in ("backend", "io_type", "part", "clock_period", "project_name")}
     kwargs.setdefault("backend", "Vivado")
     kwargs.setdefault("io_type", "io_parallel")
     if output_dir is None:
-        key = conversion_key(model, config, kwargs["backend"], kwargs["io_type"], trace)
+        key = conversion_key(model, config, kwargs["backend"], kwargs["io_type"], trace, arch=arch)
         output_dir = Path(tempfile.gettempdir()) / "fxsim-hls4ml" / key
     hls_config = copy.deepcopy(config)  # hls4ml writes into the dict it is given (Model['BitExact'])
     if trace:

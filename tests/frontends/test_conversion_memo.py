@@ -1,0 +1,93 @@
+"""What the front-ends remember between conversions of one model: the generated config
+(:func:`fxsim.frontends.keras.generated_config`) and the weight codes of ``from_hls4ml``.
+
+A scan converts one model at many precisions; the front-end asks hls4ml for the
+generated config once per architecture and default, and turns a layer's weights into
+codes once per type. These tests hold both to what a fresh computation returns.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import hls4ml
+import numpy as np
+import pytest
+
+from fxsim.frontends import keras as fk
+from fxsim.jsonio import jsonable
+from tests.frontends import qmodels
+
+pytestmark = pytest.mark.keras2
+
+
+def _fresh(model, default: str) -> dict:
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado",
+                                               default_precision=default)
+    return jsonable(cfg)
+
+
+def test_a_remembered_config_is_what_hls4ml_returns_after_the_weights_change():
+    model = qmodels.qgru(seed=21)
+    first = fk.generated_config(model, "ap_fixed<12,4>")
+    model.set_weights([w + 0.25 for w in model.get_weights()])  # hls4ml's config does not read the weights
+    again = fk.generated_config(model, "ap_fixed<12,4>")
+    assert first == again == _fresh(model, "ap_fixed<12,4>")
+
+
+def test_a_caller_editing_its_copy_does_not_change_the_next_answer():
+    model = qmodels.qgru(seed=22)
+    cfg = fk.generated_config(model, "ap_fixed<10,3>")
+    cfg["LayerName"]["gru"]["Precision"]["result"] = "ap_fixed<2,1>"
+    cfg["Model"]["Precision"]["default"] = "ap_fixed<2,1>"
+    assert fk.generated_config(model, "ap_fixed<10,3>") == _fresh(model, "ap_fixed<10,3>")
+
+
+def test_another_architecture_or_default_is_asked_afresh():
+    a = qmodels.qgru(seed=23, bits=8, integer=1)
+    b = qmodels.qgru(seed=23, bits=6, integer=2)  # same layer names, other quantizers
+    assert a.to_json() != b.to_json()
+    for model in (a, b):
+        for default in ("ap_fixed<16,6>", "ap_fixed<9,3,AP_RND,AP_SAT>"):
+            assert fk.generated_config(model, default) == _fresh(model, default)
+
+
+def test_the_memo_stays_bounded():
+    model = qmodels.float_dense(seed=5)
+    for width in range(4, 4 + 2 * fk._GENERATED_SIZE):
+        fk.generated_config(model, f"ap_fixed<{width},2>")
+    assert len(fk._GENERATED) <= fk._GENERATED_SIZE
+
+
+def test_conversions_through_the_memo_equal_conversions_of_the_fresh_config():
+    model = qmodels.qgru(seed=24)
+    x = qmodels.inputs(3, 64, (8, 4))
+    from fxsim.frontends.hls4ml import from_hls4ml
+
+    for default in ("ap_fixed<14,5>", "ap_fixed<14,5>", "ap_fixed<8,3,AP_RND_CONV,AP_SAT>"):
+        via_memo = fk.convert(model, default)
+        direct = fk.convert(model, _fresh(model, default))
+        assert via_memo.config == direct.config
+        np.testing.assert_array_equal(from_hls4ml(via_memo.hls_model).predict_codes(x),
+                                      from_hls4ml(direct.hls_model).predict_codes(x))
+
+
+def test_remembered_weight_codes_are_hls4ml_text_round_trip_codes_and_owned_by_each_model():
+    from fxsim.fixed import weight_codes
+    from fxsim.frontends.hls4ml import from_hls4ml
+
+    model = qmodels.float_dense(seed=6)
+    base = fk.convert(model, "ap_fixed<12,4>").config
+    other = copy.deepcopy(base)
+    other["LayerName"]["fc1"]["Precision"]["weight"] = "ap_fixed<7,2,AP_RND,AP_SAT>"
+    convs = [fk.convert(model, cfg) for cfg in (base, other, base)]  # the third meets the first's codes again
+    models = [from_hls4ml(conv.hls_model) for conv in convs]
+    for fx, conv in zip(models, convs):
+        for spec in fx.layers:
+            if type(spec).__name__ == "DenseSpec":
+                data = np.asarray(conv.hls_model.graph[spec.name].weights["weight"].data)
+                np.testing.assert_array_equal(spec.weight, weight_codes(data, spec.weight_t))
+    assert models[1].layers[1].weight_t != models[0].layers[1].weight_t
+    for a, b in zip(models[0].layers, models[2].layers):
+        if type(a).__name__ == "DenseSpec":
+            assert not np.shares_memory(a.weight, b.weight)
