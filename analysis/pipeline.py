@@ -144,6 +144,8 @@ def search_evaluator(study: Study, desc: str, budget: int) -> tuple[Callable[[Se
 
     def evaluate(points: Sequence[Point]) -> list[float]:
         metrics = study.evaluate(points)
+        if bar.n + len(points) > bar.total:  # the batch that crosses the budget finishes; keep a total
+            bar.total = bar.n + len(points)
         bar.update(len(points))
         return metrics
 
