@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import functools
 import json
 import os
 import pickle
@@ -638,7 +639,8 @@ def main(argv=None) -> int:
             if refusal is not None:
                 raise UnsupportedLayerError(refusal[0])
             outcome = run_guarded(
-                (lambda: csim_predict(hls_model, xs)) if len(xs) > 1 else (lambda: csim_trace(hls_model, x)),
+                functools.partial(csim_predict, hls_model, xs) if len(xs) > 1 else
+                functools.partial(csim_trace, hls_model, x),
                 args.trial_timeout)
             if "died" in outcome:
                 aborted += 1
@@ -739,7 +741,8 @@ def main(argv=None) -> int:
                "samples": args.samples, "conv": args.conv, "wrappers": args.wrappers, "stacked": args.stacked,
                "recurrent": args.recurrent, "tried": tried, "compiled": compiled, "refused": refused,
                "build_failed": failed_build, "csim_died": aborted,
-               "csim_died_trials": aborted_trials, "refusals": refusals, "codes": codes, "mismatches": bad, "mismatch_trials": bad_models,
+               "csim_died_trials": aborted_trials, "refusals": refusals, "codes": codes, "mismatches": bad,
+               "mismatch_trials": bad_models,
                "seconds": round(time.time() - start, 1), "kinds": kinds, "families": families,
                "stopped_early": bool(stop)}
     (args.out / f"summary-seed{args.seed}-start{args.start}.json").write_text(json.dumps(summary, indent=1) + "\n")

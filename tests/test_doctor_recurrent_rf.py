@@ -1,4 +1,4 @@
-"""Doctor rule ``recurrent-resource-rf-abort`` on a Keras LSTM (the PyTorch case: tests/frontends/test_torch_rf_abort.py).
+"""Doctor rule ``recurrent-resource-rf-abort`` on a Keras LSTM (PyTorch: tests/frontends/test_torch_rf_abort.py).
 
 Keras ``LSTM(3)`` over 2 features, Resource, ``ReuseFactor`` 4: hls4ml 1.3.0 keeps 4 for the
 input dense (valid for 2x12) but clips the recurrent one to 3 (valid for 3x12).
