@@ -204,10 +204,34 @@ def _io_types(layer) -> tuple[FixedType, FixedType]:
             _type(layer, layer.get_output_variable().type.precision, "result type"))
 
 
-#: Weight codes by (the weights' bytes, shape and dtype, their type), newest last: the points of a scan
-#: convert the same weights again and again, mostly at types an earlier point already had.
-_WEIGHT_CODES: OrderedDict[tuple, np.ndarray] = OrderedDict()
-_WEIGHT_CODES_BYTES = 64 << 20  # the oldest go first beyond this many bytes of codes
+class _CodesMemo:
+    """Arrays of codes by key, newest last; the oldest go first beyond ``limit`` bytes."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self.nbytes = 0
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        codes = self.items.get(key)
+        if codes is not None:
+            self.items.move_to_end(key)
+        return codes
+
+    def put(self, key: tuple, codes: np.ndarray) -> None:
+        self.items[key] = codes
+        self.nbytes += codes.nbytes
+        while len(self.items) > 1 and self.nbytes > self.limit:
+            self.nbytes -= self.items.popitem(last=False)[1].nbytes
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.nbytes = 0
+
+
+#: Weight codes by (the weights' bytes, shape and dtype, their type): the points of a scan convert the
+#: same weights again and again, mostly at types an earlier point already had.
+_WEIGHT_CODES = _CodesMemo(64 << 20)
 
 
 def _weights(layer, key: str, t: FixedType, transposed: bool = False) -> np.ndarray:
@@ -219,11 +243,7 @@ def _weights(layer, key: str, t: FixedType, transposed: bool = False) -> np.ndar
     codes = _WEIGHT_CODES.get(memo)
     if codes is None:
         codes = np.ascontiguousarray(weight_codes(data, t))  # hls4ml's text round trip, once per (weights, type)
-        _WEIGHT_CODES[memo] = codes
-        while len(_WEIGHT_CODES) > 1 and sum(c.nbytes for c in _WEIGHT_CODES.values()) > _WEIGHT_CODES_BYTES:
-            _WEIGHT_CODES.popitem(last=False)
-    else:
-        _WEIGHT_CODES.move_to_end(memo)
+        _WEIGHT_CODES.put(memo, codes)
     return codes.copy()  # each model owns its arrays
 
 
