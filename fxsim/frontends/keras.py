@@ -184,7 +184,7 @@ _json_clean = jsonable  # the name other front-ends import
 
 #: :func:`generated_config` results by (architecture JSON, default, backend, max_precision), newest last.
 #: A scan converts one model at hundreds of precisions; this spares hls4ml's re-parse of the model each time.
-_GENERATED: OrderedDict[tuple, dict] = OrderedDict()
+_GENERATED: OrderedDict[tuple, str] = OrderedDict()  # JSON text: cheaper to copy than deepcopy
 _GENERATED_SIZE = 64  # configs are small; a scan of many model defaults still hits
 
 
@@ -208,7 +208,7 @@ def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "V
         key = (model.to_json() if arch is None else arch, default, backend, max_precision)
         if key in _GENERATED:
             _GENERATED.move_to_end(key)
-            return copy.deepcopy(_GENERATED[key])
+            return json.loads(_GENERATED[key])  # a fresh copy (the config is plain JSON)
     try:
         with quiet_stdout():
             cfg = hls4ml.utils.config_from_keras_model(
@@ -220,7 +220,7 @@ def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "V
         raise HLS4MLError(f"hls4ml cannot parse the model: {err}") from err
     cfg = _json_clean(cfg)
     if key is not None:
-        _GENERATED[key] = copy.deepcopy(cfg)
+        _GENERATED[key] = json.dumps(cfg)
         while len(_GENERATED) > _GENERATED_SIZE:
             _GENERATED.popitem(last=False)
     return cfg
