@@ -26,6 +26,7 @@ from fxsim.fixed.scalar import (
     saturate,
     shift_right,
     trunc_to_int32,
+    trunc_toward_zero,
     wrap_signed,
 )
 from fxsim.fixed.types import MAX_WIDTH, FixedType, Overflow, Rounding, product_type, sum_type
@@ -34,5 +35,5 @@ __all__ = [
     "MAX_WIDTH", "FixedType", "Overflow", "Rounding", "cast", "code_range", "count_overflows",
     "from_codes", "narrow_like", "product_type", "quantize", "requantize", "requantize_row",
     "round_shift_branchless", "saturate", "shift_right", "sum_type", "to_codes", "to_int",
-    "trunc_to_int32", "weight_codes", "wrap_signed",
+    "trunc_to_int32", "trunc_toward_zero", "weight_codes", "wrap_signed",
 ]

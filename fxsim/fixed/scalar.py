@@ -266,19 +266,26 @@ def _double_to_code(x, dst):
 
 
 @njit(cache=True)
+def trunc_toward_zero(code, frac):
+    """``code * 2**-frac`` truncated toward zero (C's integer conversion), ``|code| < 2**62``, in int64.
+
+    No branch on the value (only on ``frac``), so loops over codes vectorise.
+    """
+    if frac > 62:
+        return np.int64(0)  # |code| < 2**62: below one unit, truncated to 0
+    if frac > 0:
+        # floor of code + (2**frac - 1) for negatives: toward zero (no overflow: |code| < 2**62)
+        return (code + ((code >> 63) & ((np.int64(1) << frac) - 1))) >> frac
+    if frac < 0:
+        return code << -frac if -frac < 64 else np.int64(0)
+    return code
+
+
+@njit(cache=True)
 def trunc_to_int32(code, frac):
     """C's ``(int)x`` of a fixed value: truncate toward zero, keep the low 32 bits.
 
     No branch on the value (only on ``frac``), so loops over codes vectorise.
     """
-    if frac > 62:
-        q = np.int64(0)  # |code| < 2**62: below one unit, truncated to 0
-    elif frac > 0:
-        q = code >> frac  # floor, then +1 for negatives with dropped bits: toward zero
-        q += (code < 0) & ((code - (q << frac)) != 0)
-    elif frac < 0:
-        q = code << -frac if -frac < 64 else np.int64(0)
-    else:
-        q = code
-    return wrap_signed(q, 32)
+    return wrap_signed(trunc_toward_zero(code, frac), 32)
 

@@ -25,7 +25,15 @@ from fxsim._jit_cache import njit
 from fxsim.fixed import FixedType, Overflow, requantize_row
 from fxsim.kernels.blocks import BLOCK, load_block, n_blocks
 from fxsim.kernels.counters import counter_index
-from fxsim.kernels.dense_loops import GROUP, accumulate, fitting_groups, products_fit_int32  # noqa: F401
+from fxsim.kernels.dense_loops import (  # noqa: F401
+    GROUP,
+    accumulate,
+    accumulate_prepared,
+    dense_scratch,
+    fitting_groups,
+    prepared_weight,
+    products_fit_int32,
+)
 from fxsim.kernels.dense_order import dense_order  # noqa: F401  (the old import path, used by fxsim.finetune)
 from fxsim.kernels.dense_plan import accumulation_plan
 from fxsim._threads import run_blocks
@@ -87,6 +95,19 @@ def dense_accumulate(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, cou
     """
     accumulate(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc,
                counts[DENSE.product:DENSE.accumulator + 1])
+
+
+@njit(cache=True, inline="always")
+def dense_accumulate_prepared(x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts, plan, wp, scratch):
+    """:func:`dense_accumulate` with the weights prepared once per layer and the buffers once per block.
+
+    ``wp`` : :func:`~fxsim.kernels.dense_loops.prepared_weight` of ``weight``, ``(weight32, wmax)``.
+    ``scratch`` : :func:`~fxsim.kernels.dense_loops.dense_scratch` ``(n_in, n_out, B)`` of the block.
+    The same codes as :func:`dense_accumulate`; the common fast plan (WRAP, 32-bit lanes, no
+    counting) then makes no allocation and no scan of the weights per call.
+    """
+    accumulate_prepared(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc,
+                        counts[DENSE.product:DENSE.accumulator + 1], wp, scratch)
 
 
 def dense_batch(x, x_frac, weight, w_frac, bias_acc, order, accum, result, out, counts, count) -> None:

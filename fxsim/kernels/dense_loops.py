@@ -173,6 +173,19 @@ def products_fit_int32(xmax, weight, d):
     return True
 
 
+def accumulate_prepared(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts, wp, scratch):
+    """:func:`accumulate` with the weights' int32 copy prepared once (``wp``) and the block's buffers (``scratch``).
+
+    ``wp`` is :func:`prepared_weight`'s ``(weight32, wmax)`` of ``weight``; ``scratch``
+    :func:`dense_scratch`'s buffers of the block. The fast WRAP plans in 32-bit lanes that
+    count nothing (the common case: the emulator's ``predict``) initialise the int32
+    accumulators from the bias, sum in int32 and cast back with the WRAP in one pass, with
+    no allocation and no scan of the weights per call; every other plan runs
+    :func:`accumulate`'s loops (``wp`` and ``scratch`` unused). Same codes either way.
+    """
+    raise NotImplementedError("accumulate_prepared is compiled into fxsim's kernels")
+
+
 def accumulate(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts):
     """A block of ``nnet::dense`` up to the final cast, with the loops of ``plan`` (inside kernels only).
 
@@ -201,6 +214,93 @@ def _accumulate_plan(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, ac
     if code in (EXACT, ORDERED):
         return _general_implementation(code == ORDERED)
     return _fast_implementation(code)
+
+
+@overload(accumulate_prepared, prefer_literal=True)
+def _accumulate_prepared_plan(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts, wp, scratch):
+    if not isinstance(plan, nbt.IntegerLiteral):
+        raise TypingError("fxsim.kernels.dense_loops.accumulate_prepared needs its plan as a compile-time constant "
+                          f"(got {plan})")
+    code = plan.literal_value
+    p = fast_plan(code)
+    if p is None or not p.lanes32 or p.sat or p.count:
+        def other(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts, wp, scratch):
+            accumulate(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts)
+        return other
+    return _wrap32_implementation(code)
+
+
+def prepared_weight(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(weight32, wmax)``: int32 weight codes and each input row's ``max_j |w[i, j]|`` (int64), made once per layer.
+
+    ``weight32`` holds the codes only where all of them fit int32 (else zeros:
+    ``wmax`` then exceeds int32, and :func:`accumulate_prepared` takes the int64 loops).
+    """
+    w = np.ascontiguousarray(weight, dtype=np.int64)
+    wmax = np.abs(w).max(axis=1, initial=0) if w.ndim == 2 else np.zeros(0, dtype=np.int64)
+    fits = w.size == 0 or int(wmax.max(initial=0)) <= _INT32_MAX
+    w32 = w.astype(np.int32) if fits else np.zeros(w.shape, dtype=np.int32)
+    return w32, np.ascontiguousarray(wmax, dtype=np.int64)
+
+
+@njit(cache=True, inline="always")
+def dense_scratch(n_in, n_out, n_b):
+    """A block's buffers for :func:`accumulate_prepared`: ``x32 [n_in, n_b]``, ``acc32 [n_out, n_b]`` (int32)
+    and the all-ones group flags ``[ceil(n_out / GROUP)]``; made once per block, reused every time step."""
+    groups = np.ones((n_out + GROUP - 1) // GROUP, dtype=np.int64)
+    return np.empty((n_in, n_b), dtype=np.int32), np.empty((n_out, n_b), dtype=np.int32), groups
+
+
+@njit(cache=True)
+def _load32(x, x32, wmax, limit):
+    """``x32 = x`` (low 32 bits) and whether every ``|x[i, b]| * wmax[i]`` lies within ``limit``
+    (and every input and weight within int32): one pass over the block's inputs."""
+    ok = True
+    for i in range(x.shape[0]):
+        m = np.int64(0)
+        for b in range(x.shape[1]):
+            v = x[i, b]
+            m = max(m, abs(v))
+            x32[i, b] = v
+        if m > _INT32_MAX or wmax[i] > _INT32_MAX or m * wmax[i] > limit:
+            ok = False
+    return ok
+
+
+def _wrap32_implementation(code: int):
+    """The fast WRAP plan in 32-bit lanes without counting, on prepared weights and hoisted buffers."""
+    p = fast_plan(code)
+    rnd = int(p.rounding == ROUND)
+    conv = int(p.rounding == ROUND_CONV)
+
+    def wrap32(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts, wp, scratch):
+        weight32, wmax = wp
+        x32, acc32, groups = scratch
+        aw, af = accum[0], accum[1]
+        d = x_frac + w_frac - af
+        sh = 64 - aw
+        lo, hi = code_range(aw, True)
+        n_out = weight.shape[1]
+        n_b = acc.shape[1]
+        if _load32(x, x32, wmax, _INT32_MAX - ((np.int64(1) << d) >> 1)):
+            # Every product fits int32; the partial sums wrap modulo 2**32, and accum_t has at most
+            # 32 bits, so WRAP of the int32 sum is WRAP of the exact sum.
+            for j in range(n_out):
+                bj = bias_acc[j]
+                for b in range(n_b):
+                    acc32[j, b] = bj
+            _mac_block(acc32, weight32, x32, d, rnd, conv, _MODULAR, sh, lo, hi, False, groups, 1)
+            for j in range(n_out):
+                for b in range(n_b):
+                    acc[j, b] = wrap_signed(np.int64(acc32[j, b]), sh)
+        else:
+            _init(acc, bias_acc)
+            _mac_block(acc, weight, x, d, rnd, conv, _MODULAR, sh, lo, hi, False, groups, 1)
+            for j in range(n_out):
+                for b in range(n_b):
+                    acc[j, b] = wrap_signed(acc[j, b], sh)
+
+    return wrap32
 
 
 @njit(cache=True, inline="always")

@@ -69,7 +69,7 @@ GRU_COUNTERS, GRU = recurrent_counters("GruCounter", GRU_COUNTED)
 @njit(cache=True, inline="always")
 def gru_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, out, internals, counts):
     """``nnet::gru_stack`` on samples ``x[s0 : s0 + n_b]`` (see :func:`fxsim.kernels.recurrent.recurrent_forward`)."""
-    n, xs, zx, zh, h, zxf, zhf, hf = block_buffers(x, state, s0, args, 3, n_b)
+    n, xs, zx, zh, h, zxf, zhf, hf, scratch = block_buffers(x, state, s0, args, 3, n_b)
     af, rf, nb_ = args.accum[1], args.result[1], n * n_b
     pre = np.empty(2 * nb_, dtype=np.int64)  # [z|r] gate pre-activations
     gate = np.empty(2 * nb_, dtype=np.int64)  # z | r
@@ -80,7 +80,7 @@ def gru_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, 
     fz = af if af > 0 else 0  # (1 - z) is formed exactly with max(F_A, 0) fractional bits
     one = np.int64(1) << fz
     for t in range(x.shape[1]):
-        project_step(x, s0, t, xs, h, args, zx, zh, counts, plan_x, plan_h)
+        project_step(x, s0, t, xs, h, args, zx, zh, counts, plan_x, plan_h, scratch)
         counts[GRU.gate_preactivation] += sum_row(zxf[:2 * nb_], zhf[:2 * nb_], af, args.accum, pre)
         o, clip = activate_row(pre, af, args.recr_kind, args.recr_table, args.accum, gate)
         counts[GRU.gate_table_index_clip] += clip

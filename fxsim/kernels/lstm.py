@@ -71,14 +71,14 @@ LSTM_COUNTERS, LSTM = recurrent_counters("LstmCounter", LSTM_COUNTED)
 @njit(cache=True, inline="always")
 def lstm_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, out, internals, counts):
     """``nnet::lstm_stack`` on samples ``x[s0 : s0 + n_b]`` (see :func:`fxsim.kernels.recurrent.recurrent_forward`)."""
-    n, xs, zx, zh, h, zxf, zhf, hf = block_buffers(x, state, s0, args, 4, n_b)
+    n, xs, zx, zh, h, zxf, zhf, hf, scratch = block_buffers(x, state, s0, args, 4, n_b)
     af, rf, nb_ = args.accum[1], args.result[1], n * n_b
     c = start_state(state, 1, s0, n, n_b).reshape(nb_)  # the cell state: state[1] or zeros
     pre = np.empty(4 * nb_, dtype=np.int64)
     act = np.empty(4 * nb_, dtype=np.int64)  # i | f | g | o in accum_t
     s = np.empty(nb_, dtype=np.int64)
     for t in range(x.shape[1]):
-        project_step(x, s0, t, xs, h, args, zx, zh, counts, plan_x, plan_h)
+        project_step(x, s0, t, xs, h, args, zx, zh, counts, plan_x, plan_h, scratch)
         counts[LSTM.gate_preactivation] += sum_row(zxf, zhf, af, args.accum, pre)
         o1, clip1 = activate_row(pre[:2 * nb_], af, args.recr_kind, args.recr_table, args.accum, act[:2 * nb_])
         o2, clip2 = activate_row(pre[3 * nb_:], af, args.recr_kind, args.recr_table, args.accum, act[3 * nb_:])

@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from fxsim._jit_cache import njit
-from fxsim.fixed import FixedType, to_codes, trunc_to_int32, wrap_signed
+from fxsim.fixed import FixedType, to_codes, trunc_toward_zero, wrap_signed
 
 #: ``log2(R)`` of the table range ``R`` each LUT activation divides by.
 RANGE_SHIFT = {"sigmoid": 4, "tanh": 3}
@@ -135,11 +135,24 @@ def lut_index(code, frac, table_size, range_shift):
         changed it (the input lay outside the table's range).
     """
     # (int)(x * N / 16): the exact product, truncated toward zero, low 32 bits
-    data_round = trunc_to_int32(code * table_size, frac + range_shift)
-    # + 8*N/16 in unsigned 32-bit arithmetic, read back as int; clamped without branches
+    return _clamp_index(trunc_toward_zero(code * table_size, frac + range_shift), table_size)
+
+
+@njit(cache=True)
+def _clamp_index(data_round, table_size):
+    # + 8*N/16 in unsigned 32-bit arithmetic, read back as int: C's two 32-bit wraps (of the
+    # (int) conversion and of the sum) are one, wrap(wrap(q) + c) == wrap(q + c); clamped
+    # without branches
     index = wrap_signed(data_round + table_size // 2, 32)
     top = table_size - 1
     return min(max(index, 0), top), (index < 0) | (index > top)
+
+
+@njit(cache=True)
+def lut_index_pow2(code, frac_less_log2n, table_size):
+    """:func:`lut_index` for ``N = 2**k``: ``frac_less_log2n = frac + range_shift - k``, so
+    ``x * N / R`` truncated toward zero is ``code`` shifted (the same exact value, no multiply)."""
+    return _clamp_index(trunc_toward_zero(code, frac_less_log2n), table_size)
 
 
 @njit(cache=True)

@@ -177,6 +177,8 @@ class Prepared:
     table_act: np.ndarray
     recr_kind: int
     act_kind: int
+    weight_p: tuple  # (int32 codes, max |w| per input row) of weight and recurrent_weight, prepared_weight
+    recurrent_weight_p: tuple
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -220,14 +222,16 @@ def prepare(spec: RecurrentSpec, *, static_only: bool = False) -> Prepared:
             return _EMPTY
         return accum_table(lut.build_table(name, spec.table_size, spec.table_t), spec.table_t, spec.accum_t)
 
+    weight = np.ascontiguousarray(spec.weight, dtype=np.int64)
+    recurrent_weight = np.ascontiguousarray(spec.recurrent_weight, dtype=np.int64)
     return Prepared(
-        weight=np.ascontiguousarray(spec.weight, dtype=np.int64),
-        recurrent_weight=np.ascontiguousarray(spec.recurrent_weight, dtype=np.int64),
+        weight=weight, recurrent_weight=recurrent_weight,
         bias_acc=bias_acc, bias_over=int(bias_over),
         recurrent_bias_acc=rbias_acc, recurrent_bias_over=int(rbias_over),
         order_x=order_x, order_h=order_h,
         table_recr=table(spec.recurrent_activation), table_act=table(spec.activation),
         recr_kind=ACTIVATIONS[spec.recurrent_activation], act_kind=ACTIVATIONS[spec.activation],
+        weight_p=dk.prepared_weight(weight), recurrent_weight_p=dk.prepared_weight(recurrent_weight),
     )
 
 
@@ -236,7 +240,7 @@ def prepare(spec: RecurrentSpec, *, static_only: bool = False) -> Prepared:
 
 def recurrent_forward(lstm, x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
                       recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
-                      return_sequences, trace, count, out, internals, counts):
+                      weight_p, recurrent_weight_p, return_sequences, trace, count, out, internals, counts):
     """``nnet::lstm_stack`` (``lstm``) or ``nnet::gru_stack`` for a batch, blocks of ``BLOCK`` samples in parallel.
 
     Parameters
@@ -244,7 +248,7 @@ def recurrent_forward(lstm, x, state, x_frac, weight, w_frac, recurrent_weight, 
     x : int64 ``[n, T, n_in]`` input codes.
     state : int64 ``[k, n, n_state]``: the ``result_t`` codes the state starts from (``k = 1``:
         ``h0`` of a GRU; ``k = 2``: ``h0, c0`` of an LSTM), or ``[0, 0, 0]``: 0.
-    x_frac ... act_kind : the layer's arguments, as the fields of
+    x_frac ... recurrent_weight_p : the layer's arguments, as the fields of
         :data:`~fxsim.kernels.recurrent_rows.CellArgs` (passed one by one: a parallel loop
         takes arrays and scalars, not a tuple holding arrays).
     return_sequences : write every step's hidden state, else only the last.
@@ -266,7 +270,7 @@ def recurrent_forward(lstm, x, state, x_frac, weight, w_frac, recurrent_weight, 
     kernel = forward_kernel("lstm" if lstm else "gru", plan_x, plan_h)
     run_blocks(kernel, n_blocks(x.shape[0]), x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
                recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
-               return_sequences, trace, out, internals, counts)
+               weight_p, recurrent_weight_p, return_sequences, trace, out, internals, counts)
 
 
 @functools.cache
@@ -287,13 +291,14 @@ def forward_kernel(cell: str, plan_x: int, plan_h: int):
     @njit(cache=True, nogil=True)
     def recurrent_blocks(b0, b1, x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
                          recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table, recr_kind,
-                         act_kind, return_sequences, trace, out, internals, counts):
+                         act_kind, weight_p, recurrent_weight_p, return_sequences, trace, out, internals, counts):
         n = x.shape[0]
         for blk in range(b0, b1):
             s0 = blk * BLOCK
             n_b = min(BLOCK, n - s0)
             args = CellArgs(x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
-                            order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind)
+                            order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
+                            weight_p, recurrent_weight_p)
             if lstm:  # a constant of the kernel: numba removes the other cell's branch before compiling
                 lstm_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, out, internals,
                            counts[blk])
@@ -353,7 +358,7 @@ def run(spec: RecurrentSpec, prepared: Prepared, x: np.ndarray, trace: bool = Fa
     counts = np.zeros((n_blocks(n), len(cell.counters)), dtype=np.int64)
     args = CellArgs(spec.input_t.frac, p.weight, spec.weight_t.frac, p.recurrent_weight, spec.recurrent_weight_t.frac,
                     p.bias_acc, p.recurrent_bias_acc, p.order_x, p.order_h, spec.accum_t.spec, spec.result_t.spec,
-                    p.table_recr, p.table_act, p.recr_kind, p.act_kind)
+                    p.table_recr, p.table_act, p.recr_kind, p.act_kind, p.weight_p, p.recurrent_weight_p)
     state = _NO_STATE if initial_state is None else np.ascontiguousarray(np.stack(initial_state))
     recurrent_forward(spec.cell == "lstm", x, state, *args, bool(spec.return_sequences), bool(trace), bool(count),
                       out, internals, counts)

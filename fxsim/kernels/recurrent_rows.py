@@ -19,8 +19,8 @@ from fxsim._jit_cache import njit
 from fxsim.fixed import FixedType, requantize_row
 from fxsim.kernels.blocks import STEPS_PER_LOAD, load_block, step_input
 from fxsim.kernels.counters import RECURRENT_DENSE_COUNTERS, counter_index
-from fxsim.kernels.dense import cast_with_flags, dense_accumulate
-from fxsim.kernels.lut import lut_index
+from fxsim.kernels.dense import cast_with_flags, dense_accumulate_prepared, dense_scratch
+from fxsim.kernels.lut import lut_index, lut_index_pow2
 
 #: Activation codes the kernels take (``nnet::activation::<name>``).
 SIGMOID = 0
@@ -37,10 +37,13 @@ ACTIVATIONS = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
 #: the two dense products (``fxsim.kernels.dense_order``; ``[0, 4]`` for Latency);
 #: ``accum, result``: ``FixedType.spec`` of ``accum_t`` and ``result_t``; ``recr_table,
 #: act_table``: the recurrent activation's and the activation's tables (:func:`accum_table`,
-#: empty for relu); ``recr_kind, act_kind``: ``SIGMOID``, ``TANH`` or ``RELU``.
+#: empty for relu); ``recr_kind, act_kind``: ``SIGMOID``, ``TANH`` or ``RELU``;
+#: ``weight_p, recurrent_weight_p``: ``(int32 codes, per-input-row max |w|)`` of the two
+#: weight matrices (``fxsim.kernels.dense_loops.prepared_weight``, made once per layer).
 CellArgs = namedtuple("CellArgs", (
     "x_frac", "weight", "w_frac", "recurrent_weight", "rw_frac", "bias_acc", "recurrent_bias_acc",
     "order_x", "order_h", "accum", "result", "recr_table", "act_table", "recr_kind", "act_kind",
+    "weight_p", "recurrent_weight_p",
 ))
 
 _DENSE = counter_index("RecurrentDenseCounter", RECURRENT_DENSE_COUNTERS)  # each cell's first counters
@@ -54,7 +57,9 @@ def block_buffers(x, state, s0, args, n_gates, n_b):
     cell is a vectorised loop over the block. Returns ``n_state``, the input buffer ``xs``
     (:func:`~fxsim.kernels.blocks.step_input`), the two projections ``zx, zh [n_gates *
     n_state, n_b]``, the hidden state ``h [n_state, n_b]`` (``state[0]``'s rows of the
-    block when ``state`` holds initial states, else zeros), and ``zx, zh, h`` as flat views.
+    block when ``state`` holds initial states, else zeros), ``zx, zh, h`` as flat views, and
+    the two dense products' buffers (:func:`~fxsim.kernels.dense_loops.dense_scratch`), made
+    here once for every time step.
     """
     n_state = args.recurrent_weight.shape[0]
     n_rows = n_gates * n_state
@@ -62,7 +67,9 @@ def block_buffers(x, state, s0, args, n_gates, n_b):
     zx = np.empty((n_rows, n_b), dtype=np.int64)
     zh = np.empty((n_rows, n_b), dtype=np.int64)
     h = start_state(state, 0, s0, n_state, n_b)
-    return n_state, xs, zx, zh, h, zx.reshape(n_rows * n_b), zh.reshape(n_rows * n_b), h.reshape(n_state * n_b)
+    scratch = (dense_scratch(x.shape[2], n_rows, n_b), dense_scratch(n_state, n_rows, n_b))
+    return (n_state, xs, zx, zh, h, zx.reshape(n_rows * n_b), zh.reshape(n_rows * n_b), h.reshape(n_state * n_b),
+            scratch)
 
 
 @njit(cache=True, inline="always")
@@ -81,18 +88,22 @@ def start_state(state, k, s0, n_state, n_b):
 
 
 @njit(cache=True, inline="always")
-def project_step(x, s0, t, xs, h, args, zx, zh, counts, plan_x, plan_h):
+def project_step(x, s0, t, xs, h, args, zx, zh, counts, plan_x, plan_h, scratch):
     """Both dense products of time step ``t``: ``zx = dense_A(x_t, W, b)``, ``zh = dense_A(h, U, br)``.
 
     ``counts`` is the block's row of a cell's counters (the first four are
     ``RECURRENT_DENSE_COUNTERS``); ``plan_x``, ``plan_h`` the accumulation plans of the
-    two products (:func:`~fxsim.kernels.dense.dense_accumulate`), constants of the kernel.
+    two products (:func:`~fxsim.kernels.dense.dense_accumulate`), constants of the kernel;
+    ``scratch`` the block's buffers of the two (:func:`block_buffers`).
     """
     xt = step_input(x, s0, t, xs)
-    dense_accumulate(xt, args.x_frac, args.weight, args.w_frac, args.bias_acc, args.order_x, args.accum, zx,
-                     counts[_DENSE.input_product:_DENSE.input_accumulator + 1], plan_x)
-    dense_accumulate(h, args.result[1], args.recurrent_weight, args.rw_frac, args.recurrent_bias_acc, args.order_h,
-                     args.accum, zh, counts[_DENSE.recurrent_product:_DENSE.recurrent_accumulator + 1], plan_h)
+    dense_accumulate_prepared(xt, args.x_frac, args.weight, args.w_frac, args.bias_acc, args.order_x, args.accum, zx,
+                              counts[_DENSE.input_product:_DENSE.input_accumulator + 1], plan_x, args.weight_p,
+                              scratch[0])
+    dense_accumulate_prepared(h, args.result[1], args.recurrent_weight, args.rw_frac, args.recurrent_bias_acc,
+                              args.order_h, args.accum, zh,
+                              counts[_DENSE.recurrent_product:_DENSE.recurrent_accumulator + 1], plan_h,
+                              args.recurrent_weight_p, scratch[1])
 
 
 def accum_table(table: np.ndarray, table_t: FixedType, accum_t: FixedType) -> np.ndarray:
@@ -132,10 +143,20 @@ def activate_row(v, v_frac, kind, table, accum, out):
     n_over = 0
     n_clip = 0
     # indices first (a vectorised loop), then the table reads (a gather, which stays scalar)
-    for k in range(v.shape[0]):
-        idx, clipped = lut_index(v[k], v_frac, n_table, shift)
-        out[k] = idx
-        n_clip += clipped
+    if n_table & (n_table - 1) == 0:  # N = 2**k (hls4ml's default 1024): x * N / R is a shift
+        k2 = 0
+        while (1 << k2) < n_table:
+            k2 += 1
+        eff = v_frac + shift - k2
+        for k in range(v.shape[0]):
+            idx, clipped = lut_index_pow2(v[k], eff, n_table)
+            out[k] = idx
+            n_clip += clipped
+    else:
+        for k in range(v.shape[0]):
+            idx, clipped = lut_index(v[k], v_frac, n_table, shift)
+            out[k] = idx
+            n_clip += clipped
     for k in range(v.shape[0]):
         entry = table[np.uint64(out[k])]  # index in [0, N): unsigned, so no negative-index wraparound
         out[k] = entry >> 1
