@@ -16,6 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 
 
+#: Ranges of blocks per thread that :func:`run_blocks` hands out (more: better balance, more calls).
+RANGES_PER_THREAD = 8
+
+
 def run_blocks(kernel, n_blocks: int, *args) -> None:
     """``kernel(b0, b1, *args)`` over the blocks ``[0, n_blocks)``, split over numba's thread count.
 
@@ -27,15 +31,24 @@ def run_blocks(kernel, n_blocks: int, *args) -> None:
     *args : the kernel's other arguments.
 
     The threads are as many as :func:`numba.get_num_threads` (``NUMBA_NUM_THREADS``,
-    :func:`numba.set_num_threads`), each given a contiguous run of blocks; a batch of one
-    block, or one thread, runs in the calling thread.
+    :func:`numba.set_num_threads`), each taking the next range of blocks when it finishes
+    one; a batch of one block, or one thread, runs in the calling thread.
     """
     n_threads = min(numba.get_num_threads(), n_blocks)
     if n_threads <= 1:
         kernel(0, n_blocks, *args)
         return
-    bounds = [n_blocks * k // n_threads for k in range(n_threads + 1)]
+    # Ranges of about n_blocks / (8 n_threads) blocks, each taken by the next thread free: with
+    # one contiguous run per thread, the thread whose core another process takes finishes
+    # last while the others wait (on the shared 2-core host one thread then beat two by 19%).
+    step = max(1, n_blocks // (n_threads * RANGES_PER_THREAD))
+    starts = iter(range(0, n_blocks, step))  # next() on a range iterator is atomic under the GIL
+
+    def work():
+        for b0 in starts:
+            kernel(b0, min(b0 + step, n_blocks), *args)
+
     with ThreadPoolExecutor(n_threads) as pool:
-        runs = [pool.submit(kernel, bounds[k], bounds[k + 1], *args) for k in range(n_threads)]
+        runs = [pool.submit(work) for _ in range(n_threads)]
         for run in runs:
             run.result()  # re-raises a kernel's exception here
