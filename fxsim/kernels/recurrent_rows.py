@@ -16,7 +16,7 @@ from collections import namedtuple
 import numpy as np
 
 from fxsim._jit_cache import njit
-from fxsim.fixed import FixedType, requantize_row
+from fxsim.fixed import FixedType, requantize_row, wrap_signed
 from fxsim.kernels.blocks import STEPS_PER_LOAD, load_block, step_input
 from fxsim.kernels.counters import RECURRENT_DENSE_COUNTERS, counter_index
 from fxsim.kernels.dense import cast_with_flags, dense_accumulate_prepared, dense_scratch
@@ -164,6 +164,17 @@ def activate_row(v, v_frac, kind, table, accum, out):
     return n_over, n_clip
 
 
+@njit(cache=True)
+def _trn_wrap(src_frac, t):
+    """``(fast, d, sh)``: whether ``t(v * 2**-src_frac)`` is ``wrap_signed(v >> d, sh)`` (a signed WRAP
+    type narrower than 63 bits, and TRN or no bits dropped), as :func:`~fxsim.fixed.requantize_row`
+    computes it; the row operations then compute and cast in one pass instead of two."""
+    width, frac, signed, rmode, omode = t
+    d = src_frac - frac
+    fast = signed != 0 and width < 63 and omode == 0 and 0 <= d <= 62 and (rmode == 0 or d == 0)
+    return fast, d, 64 - width
+
+
 @njit(cache=True, inline="always")
 def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
     """``out = result_t(a1*b1 + a2*b2)`` per element, the sum exact (C++ evaluates the expression exactly).
@@ -173,6 +184,22 @@ def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
     f = f1 if f1 > f2 else f2
     s1 = f - f1
     s2 = f - f2
+    fast, d, sh = _trn_wrap(f, result)
+    if fast:  # the common types: sum and cast in one pass
+        n_over = 0
+        if a2.ctypes.data == out.ctypes.data:  # in place: read it as out (see below)
+            for k in range(out.shape[0]):
+                q = (((a1[k] * b1[k]) << s1) + ((out[k] * b2[k]) << s2)) >> d
+                c = wrap_signed(q, sh)
+                out[k] = c
+                n_over += c != q
+        else:
+            for k in range(out.shape[0]):
+                q = (((a1[k] * b1[k]) << s1) + ((a2[k] * b2[k]) << s2)) >> d
+                c = wrap_signed(q, sh)
+                out[k] = c
+                n_over += c != q
+        return n_over
     if a2.ctypes.data == out.ctypes.data:  # the state updated in place (h, c): read it as out,
         # so the compiler does not see two names for one array and fall back to a scalar loop
         for k in range(out.shape[0]):
@@ -186,6 +213,15 @@ def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
 @njit(cache=True, inline="always")
 def sum_row(a, b, frac, t, out):
     """``out = t(a + b)`` per element for codes with ``frac`` fractional bits; returns the overflow count."""
+    fast, d, sh = _trn_wrap(frac, t)
+    if fast:
+        n_over = 0
+        for k in range(out.shape[0]):
+            q = (a[k] + b[k]) >> d
+            c = wrap_signed(q, sh)
+            out[k] = c
+            n_over += c != q
+        return n_over
     for k in range(out.shape[0]):
         out[k] = a[k] + b[k]
     return requantize_row(out, frac, t, out)
@@ -194,6 +230,15 @@ def sum_row(a, b, frac, t, out):
 @njit(cache=True, inline="always")
 def product_row(a, b, frac, t, out):
     """``out = t(a * b)`` per element, the product having ``frac`` fractional bits; returns the overflow count."""
+    fast, d, sh = _trn_wrap(frac, t)
+    if fast:
+        n_over = 0
+        for k in range(out.shape[0]):
+            q = (a[k] * b[k]) >> d
+            c = wrap_signed(q, sh)
+            out[k] = c
+            n_over += c != q
+        return n_over
     for k in range(out.shape[0]):
         out[k] = a[k] * b[k]
     return requantize_row(out, frac, t, out)
