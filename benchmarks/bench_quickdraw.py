@@ -16,8 +16,10 @@ format) are ``benchmarks/bench_emulator.py``'s, imported.
 
     .venv/bin/python benchmarks/bench_quickdraw.py                       # both models, a few minutes
     .venv/bin/python benchmarks/bench_quickdraw.py --models quickdraw_gru_q8i2 --samples 2000
+    .venv/bin/python benchmarks/bench_quickdraw.py --fxsim-only          # fxsim's rates alone, no g++ build
 
-Exits 1 when a model misses the required ratio or any code differs.
+Exits 1 when a model misses the required ratio or any code differs (with ``--fxsim-only``,
+which measures no ratio and compares no codes, only on an error).
 """
 
 from __future__ import annotations
@@ -64,6 +66,11 @@ def bench(name: str, x: np.ndarray, n_csim: int, repeats: int, work: Path) -> di
     fx, t_from = timed(from_hls4ml, hm)
     _, t_first = timed(fx.predict, x[:100])
     fx_rates = rates(len(x), repeat(lambda: fx.predict(x), repeats))
+    row = {"model": name, "params": int(model.count_params()), "samples": len(x), "repeats": repeats,
+           "fxsim_per_s": fx_rates, "fxsim_build_s": t_convert + t_from, "fxsim_first_call_s": t_first,
+           "layers": [f"{s.name} ({type(s).__name__})" for s in fx.layers]}
+    if n_csim == 0:  # --fxsim-only
+        return row
 
     b = csim.build(model, cfg, use_cache=False, directory=work / f"{name}-csim")
     xc = x[:n_csim].astype(np.float64)
@@ -72,12 +79,17 @@ def bench(name: str, x: np.ndarray, n_csim: int, repeats: int, work: Path) -> di
     csim_rates = rates(n_csim, repeat(lambda: b.predict(xc), repeats))
     compared, mismatches = compare_codes(fx, xc, y_csim)
     shutil.rmtree(b.directory, ignore_errors=True)
-    return {"model": name, "params": int(model.count_params()), "samples": len(x), "csim_samples": n_csim,
-            "repeats": repeats, "fxsim_per_s": fx_rates, "csim_per_s": csim_rates,
-            "ratio": fx_rates["median"] / csim_rates["median"], "csim_compile_s": b.compile_seconds,
-            "fxsim_build_s": t_convert + t_from, "fxsim_first_call_s": t_first,
-            "layers": [f"{s.name} ({type(s).__name__})" for s in fx.layers],
-            "codes_compared": compared, "mismatches": mismatches}
+    return {**row, "csim_samples": n_csim, "csim_per_s": csim_rates, "ratio": fx_rates["median"] / csim_rates["median"],
+            "csim_compile_s": b.compile_seconds, "codes_compared": compared, "mismatches": mismatches}
+
+
+def fxsim_table(rows: list[dict]) -> str:
+    reps = rows[0]["repeats"] if rows else 0
+    lines = [f"fxsim alone (no C simulation) on the QuickDraw zoo models: samples/second, median (min–max) of "
+             f"{reps} runs; {len(os.sched_getaffinity(0))} cores, numba threads {numba_threads()}", "",
+             "| model | parameters | fxsim (warm) | samples per run |", "|---|---:|---:|---:|"]
+    lines += [f"| {r['model']} | {r['params']:,} | {fmt_range(r['fxsim_per_s'])} | {r['samples']:,} |" for r in rows]
+    return "\n".join(lines)
 
 
 def table(rows: list[dict], required: float) -> str:
@@ -105,6 +117,8 @@ def main(argv=None) -> int:
                     help="sketches the C simulation predicts per run (its rate is per sample; default 300)")
     ap.add_argument("--repeats", type=int, default=5, help="runs per rate (at least 5; default 5)")
     ap.add_argument("--required", type=float, default=100.0, help="the fxsim / C sim ratio to reach (default 100)")
+    ap.add_argument("--fxsim-only", action="store_true",
+                    help="measure fxsim alone: no C simulation build, no ratio, no code comparison")
     ap.add_argument("--json", type=Path, default=ROOT / "runs" / "bench_quickdraw.json")
     args = ap.parse_args(argv)
     if args.repeats < 5:
@@ -120,16 +134,22 @@ def main(argv=None) -> int:
     rows = []
     try:
         for name in args.models:
-            row = bench(name, x, min(args.csim_samples, args.samples), args.repeats, work)
+            row = bench(name, x, 0 if args.fxsim_only else min(args.csim_samples, args.samples), args.repeats, work)
+            if args.fxsim_only:
+                print(f"  {name}: fxsim {fmt_range(row['fxsim_per_s'])}/s", flush=True)
+                rows.append(row)
+                continue
             print(f"  {name}: fxsim {fmt_range(row['fxsim_per_s'])}/s, C sim {fmt_range(row['csim_per_s'])}/s, "
                   f"{row['ratio']:,.0f}x, {row['mismatches']} of {row['codes_compared']:,} codes differ", flush=True)
             rows.append(row)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = table(rows, args.required)
+    text = fxsim_table(rows) if args.fxsim_only else table(rows, args.required)
     print("\n" + text)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"models": rows, "required": args.required, "table": text}, indent=1))
+    if args.fxsim_only:
+        return 0
     ok = all(r["ratio"] >= args.required and r["mismatches"] == 0 for r in rows)
     return 0 if ok else 1
 

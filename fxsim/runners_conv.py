@@ -12,7 +12,7 @@ from fxsim.fixed import MAX_WIDTH
 from fxsim.ir import Conv1DSpec, Pooling1DSpec, ZeroPadding1DSpec
 from fxsim.kernels import dense as dk
 from fxsim.kernels.blocks import n_blocks
-from fxsim.kernels.conv1d import im2col_rows
+from fxsim.kernels.conv1d import conv1d_batch
 from fxsim.kernels.dense import DENSE, DENSE_COUNTERS
 from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
 from fxsim.kernels.pooling import POOL_COUNTERS, pool1d_batch, zeropad1d_batch
@@ -31,10 +31,6 @@ def _check_width(layer: str, what: str, bits: int) -> None:
     if bits > MAX_WIDTH:
         raise ValueError(f"layer {layer!r}: {what} needs {bits} bits; fxsim represents at most {MAX_WIDTH} "
                          "(narrow the types involved)")
-
-
-#: Samples per im2col matrix (bounds its memory: ``out_width * filt_width * n_chan`` codes each).
-CONV_CHUNK = 4096
 
 
 def conv_order(spec: Conv1DSpec) -> np.ndarray:
@@ -77,17 +73,12 @@ class Conv1DRunner(_Runner):
         s = self.spec
         n = x.shape[0]
         ow, nf = s.out_width, s.n_filt
+        x3 = np.ascontiguousarray(x.reshape(n, s.in_width, s.n_chan), dtype=np.int64)
         out = np.empty((n, ow, nf), dtype=np.int64)
-        c = np.zeros(len(DENSE_COUNTERS), dtype=np.int64)
-        for s0 in range(0, n, CONV_CHUNK):
-            part = x[s0:s0 + CONV_CHUNK].reshape(-1, s.in_width, s.n_chan)
-            rows = im2col_rows(part, s.filt_width, s.stride, s.pad_left, ow)
-            res = np.empty((rows.shape[0], nf), dtype=np.int64)
-            counts = np.zeros((n_blocks(rows.shape[0]), len(DENSE_COUNTERS)), dtype=np.int64)
-            dk.dense_batch(rows, s.input_t.frac, self.weight, s.weight_t.frac, self.bias_acc, self.order,
-                           s.accum_t.spec, s.result_t.spec, res, counts, bool(want_counts))
-            out[s0:s0 + part.shape[0]] = res.reshape(part.shape[0], ow, nf)
-            c += counts.sum(axis=0)
+        counts = np.zeros((n_blocks(n), len(DENSE_COUNTERS)), dtype=np.int64)
+        conv1d_batch(x3, s.filt_width, s.stride, s.pad_left, s.input_t.frac, self.weight, s.weight_t.frac,
+                     self.bias_acc, self.order, s.accum_t.spec, s.result_t.spec, out, counts, bool(want_counts))
+        c = counts.sum(axis=0)
         pixels = n * ow
         terms = pixels * self.weight.size
         return out, {

@@ -14,10 +14,17 @@ padded zeros give products of 0, which never overflow.
 
 from __future__ import annotations
 
+import functools
+
 import numba as nb
 import numpy as np
 
 from fxsim._jit_cache import njit
+from fxsim._threads import run_blocks
+from fxsim.fixed import requantize_row
+from fxsim.kernels.blocks import BLOCK, n_blocks
+from fxsim.kernels.dense import DENSE, dense_accumulate
+from fxsim.kernels.dense_plan import accumulation_plan
 
 
 @njit(cache=True, parallel=True)
@@ -47,3 +54,104 @@ def im2col_rows(x: np.ndarray, filt_width: int, stride: int, pad_left: int, out_
     out = np.empty((x.shape[0] * out_width, filt_width * x.shape[2]), dtype=np.int64)
     im2col(x, int(filt_width), int(stride), int(pad_left), int(out_width), out)
     return out
+
+
+#: Samples per tile of :func:`transpose_in` / :func:`transpose_out`: one cache line of int64 codes.
+TILE = 8
+
+
+@njit(cache=True, inline="always")
+def transpose_in(x, s0, out):
+    """``out[k, b] = x[s0 + b, k]``: a block of samples, samples innermost, a tile of
+    :data:`TILE` samples at a time.
+
+    Column by column (``load_block``'s order) every write goes to another cache line,
+    which for rows of more than a few hundred codes costs 5-10 ns a code; across a tile
+    each write fills one line and each line read serves ``TILE`` codes.
+    """
+    n_k, n_b = out.shape
+    for t0 in range(0, n_b, TILE):
+        t1 = min(t0 + TILE, n_b)
+        for k in range(n_k):
+            for b in range(t0, t1):
+                out[k, b] = x[s0 + b, k]
+
+
+@njit(cache=True, inline="always")
+def transpose_out(src, dst, s0):
+    """``dst[s0 + b, k] = src[k, b]``: a block's values (samples innermost) back per sample, by tiles."""
+    n_k, n_b = src.shape
+    for t0 in range(0, n_b, TILE):
+        t1 = min(t0 + TILE, n_b)
+        for k in range(n_k):
+            for b in range(t0, t1):
+                dst[s0 + b, k] = src[k, b]
+
+
+@functools.cache
+def conv_kernel(plan: int):
+    """The ``nnet::conv_1d_cl`` kernel of one accumulation plan over a range of blocks of samples.
+
+    Samples innermost, as every batched kernel (:mod:`fxsim.kernels.blocks`): a block's
+    input is turned once into ``[pad_left + in_width + pad_right) * C, n_b]`` codes, zero
+    rows for the padding, in which the im2col row of output pixel ``o`` is the contiguous
+    slab of rows ``o * stride * C ... (o * stride + filt_width) * C`` -- a view, nothing
+    copied (no im2col matrix in memory). Each pixel is one
+    :func:`~fxsim.kernels.dense.dense_accumulate` over the block and a cast to
+    ``result_t``; the block's ``[out_width * n_filt, n_b]`` results go back per sample at
+    the end. One kernel per plan, as :func:`~fxsim.kernels.dense.dense_kernel`; it
+    releases the GIL for :func:`~fxsim._threads.run_blocks`.
+    """
+
+    @njit(cache=True, nogil=True)
+    def conv_plan_batch(b0, b1, x, filt_width, stride, pad_left, x_frac, weight, w_frac, bias_acc, order, accum,
+                        result, out, counts):
+        n, w, c_n = x.shape
+        out_width, n_out = out.shape[1], out.shape[2]
+        n_in = weight.shape[0]
+        top = pad_left * c_n
+        n_rows = max(pad_left + w, (out_width - 1) * stride + filt_width) * c_n
+        xf = x.reshape(n, w * c_n)
+        of = out.reshape(n, out_width * n_out)
+        n_b = min(BLOCK, n - b0 * BLOCK)
+        xp = np.zeros((n_rows, n_b), dtype=np.int64)  # the padding rows stay 0
+        acc = np.empty((n_out, n_b), dtype=np.int64)
+        res = np.empty((out_width * n_out, n_b), dtype=np.int64)
+        for blk in range(b0, b1):
+            s0 = blk * BLOCK
+            if min(BLOCK, n - s0) != n_b:  # the batch's last, shorter block
+                n_b = n - s0
+                xp = np.zeros((n_rows, n_b), dtype=np.int64)
+                acc = np.empty((n_out, n_b), dtype=np.int64)
+                res = np.empty((out_width * n_out, n_b), dtype=np.int64)
+            transpose_in(xf, s0, xp[top:top + w * c_n])
+            for o in range(out_width):
+                r0 = o * stride * c_n
+                dense_accumulate(xp[r0:r0 + n_in], x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[blk],
+                                 plan)
+                for j in range(n_out):
+                    counts[blk, DENSE.result] += requantize_row(acc[j], accum[1], result, res[o * n_out + j])
+            transpose_out(res, of, s0)
+
+    return conv_plan_batch
+
+
+def conv1d_batch(x, filt_width, stride, pad_left, x_frac, weight, w_frac, bias_acc, order, accum, result, out, counts,
+                 count) -> None:
+    """``nnet::conv_1d_cl`` for a batch: ``out[n, out_width, n_filt] = result_t(dense(im2col(x)))``.
+
+    Parameters
+    ----------
+    x : int64 ``[n, in_width, C]`` input codes (``x_frac`` fractional bits), C-contiguous.
+    filt_width, stride, pad_left : the convolution's geometry (``out``'s shape gives the output width).
+    weight : int64 ``[filt_width * C, n_filt]`` weight codes (``w_frac`` fractional bits).
+    bias_acc, order, accum : as :func:`~fxsim.kernels.dense.dense_accumulate`.
+    result : ``result_t.spec``.
+    out : int64 ``[n, out_width, n_filt]``, C-contiguous, filled.
+    counts : int64 ``[n_blocks(n), 3]``, ``+=`` per block of ``BLOCK`` samples the overflow
+        counts named in ``DENSE_COUNTERS`` (product and accumulator only when ``count``).
+    count : count the products' and partial sums' overflows.
+    """
+    plan = accumulation_plan(x_frac, w_frac, accum, order.shape[0] == 0, count)
+    run_blocks(conv_kernel(plan), n_blocks(x.shape[0]), x, int(filt_width), int(stride), int(pad_left), x_frac,
+               weight, w_frac, bias_acc, order, accum, result, out, counts)
