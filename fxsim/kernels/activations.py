@@ -20,7 +20,7 @@ import numba as nb
 import numpy as np
 
 from fxsim._jit_cache import njit
-from fxsim.fixed import requantize, trunc_to_int32
+from fxsim.fixed import requantize, requantize_row, trunc_to_int32
 from fxsim.kernels.lut import lut_index
 
 ELEMENTWISE_COUNTERS = ("result",)
@@ -33,27 +33,18 @@ LEGACY_SOFTMAX_COUNTERS = ("table_index_clip", "exp_sum", "inv_index_clip", "res
 def linear_batch(x, x_frac, result, out, counts):
     """``nnet::linear``: ``res = res_t(x)``."""
     for s in nb.prange(x.shape[0]):
-        n_over = 0
-        for k in range(x.shape[1]):
-            c, o = requantize(x[s, k], x_frac, result)
-            out[s, k] = c
-            n_over += o
-        counts[s, 0] += n_over
+        counts[s, 0] += requantize_row(x[s], x_frac, result, out[s])  # the vectorised row cast
 
 
 @njit(cache=True, parallel=True)
 def relu_batch(x, x_frac, result, out, counts):
     """``nnet::relu``: ``x > 0 ? res_t(x) : 0``."""
     for s in nb.prange(x.shape[0]):
-        n_over = 0
+        row = out[s]
         for k in range(x.shape[1]):
-            if x[s, k] > 0:
-                c, o = requantize(x[s, k], x_frac, result)
-                out[s, k] = c
-                n_over += o
-            else:
-                out[s, k] = 0
-        counts[s, 0] += n_over
+            row[k] = max(x[s, k], 0)  # res_t(0) is 0 in every type, and 0 never overflows
+        # then one vectorised cast of the row (a branch per value kept the loop scalar)
+        counts[s, 0] += requantize_row(row, x_frac, result, row)
 
 
 @njit(cache=True, parallel=True)
