@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
+from fxsim._memo import BoundedMemo
 from fxsim.fixed import FixedType, to_codes, weight_codes
 from fxsim.ir import (
     ActivationSpec,
@@ -204,34 +204,9 @@ def _io_types(layer) -> tuple[FixedType, FixedType]:
             _type(layer, layer.get_output_variable().type.precision, "result type"))
 
 
-class _CodesMemo:
-    """Arrays of codes by key, newest last; the oldest go first beyond ``limit`` bytes."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.items: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self.nbytes = 0
-
-    def get(self, key: tuple) -> np.ndarray | None:
-        codes = self.items.get(key)
-        if codes is not None:
-            self.items.move_to_end(key)
-        return codes
-
-    def put(self, key: tuple, codes: np.ndarray) -> None:
-        self.items[key] = codes
-        self.nbytes += codes.nbytes
-        while len(self.items) > 1 and self.nbytes > self.limit:
-            self.nbytes -= self.items.popitem(last=False)[1].nbytes
-
-    def clear(self) -> None:
-        self.items.clear()
-        self.nbytes = 0
-
-
 #: Weight codes by (the weights' bytes, shape and dtype, their type): the points of a scan convert the
 #: same weights again and again, mostly at types an earlier point already had.
-_WEIGHT_CODES = _CodesMemo(64 << 20)
+_WEIGHT_CODES = BoundedMemo(64 << 20, size=lambda codes: codes.nbytes)
 
 
 def _weights(layer, key: str, t: FixedType, transposed: bool = False) -> np.ndarray:

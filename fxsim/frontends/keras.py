@@ -25,7 +25,6 @@ import io
 import json
 import os
 import tempfile
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from fxsim._memo import BoundedMemo
 from fxsim.jsonio import jsonable
 from fxsim.precision import PrecisionSpec, check_options, merge_config, parse_precision
 
@@ -184,8 +184,8 @@ _json_clean = jsonable  # the name other front-ends import
 
 #: :func:`generated_config` results by (architecture JSON, default, backend, max_precision), newest last.
 #: A scan converts one model at hundreds of precisions; this spares hls4ml's re-parse of the model each time.
-_GENERATED: OrderedDict[tuple, str] = OrderedDict()  # JSON text: cheaper to copy than deepcopy
 _GENERATED_SIZE = 64  # configs are small; a scan of many model defaults still hits
+_GENERATED = BoundedMemo(_GENERATED_SIZE)  # JSON text: cheaper to copy than deepcopy
 
 
 def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "Vivado",
@@ -206,9 +206,9 @@ def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "V
     key = None
     if _parses_json():
         key = (model.to_json() if arch is None else arch, default, backend, max_precision)
-        if key in _GENERATED:
-            _GENERATED.move_to_end(key)
-            return json.loads(_GENERATED[key])  # a fresh copy (the config is plain JSON)
+        text = _GENERATED.get(key)
+        if text is not None:
+            return json.loads(text)  # a fresh copy (the config is plain JSON)
     try:
         with quiet_stdout():
             cfg = hls4ml.utils.config_from_keras_model(
@@ -220,9 +220,7 @@ def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "V
         raise HLS4MLError(f"hls4ml cannot parse the model: {err}") from err
     cfg = _json_clean(cfg)
     if key is not None:
-        _GENERATED[key] = json.dumps(cfg)
-        while len(_GENERATED) > _GENERATED_SIZE:
-            _GENERATED.popitem(last=False)
+        _GENERATED.put(key, json.dumps(cfg))
     return cfg
 
 
