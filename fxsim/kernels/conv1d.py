@@ -1,4 +1,4 @@
-"""``nnet::conv_1d_cl`` (io_parallel, channels last) on raw codes: im2col rows, then ``nnet::dense``.
+"""``nnet::conv_1d_cl`` (io_parallel, channels last) on raw codes: ``nnet::dense`` over im2col rows.
 
 hls4ml 1.3.0 fills, per output pixel, a buffer of ``filt_width * n_chan`` inputs with
 the code that ``FPGABackend.generate_conv1d_line_buffer_fn`` generates (``buffer[j] =
@@ -8,8 +8,10 @@ c``, and ``0`` outside the input), and runs on it the arithmetic of ``nnet::dens
 ``accum_t(bias)`` and adds the products in ascending input index;
 ``conv_1d_resource_cl`` does the same in ``dense_resource_rf_leq_nin``'s order;
 ``pointwise_conv_1d_latency_cl`` (``filt_width == 1``) in ascending channel. So a
-convolution is :func:`fxsim.kernels.dense.dense_batch` over the im2col rows: the
-padded zeros give products of 0, which never overflow.
+convolution is ``nnet::dense`` over the im2col rows: the padded zeros give products of 0,
+which never overflow. :func:`conv1d_batch` runs it without building the im2col matrix
+(each pixel's row is a view of the block's padded input); :func:`im2col_rows` builds the
+matrix, the reference the tests run through the Dense kernel.
 """
 
 from __future__ import annotations
