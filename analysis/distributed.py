@@ -14,6 +14,16 @@ scheduler re-runs the tasks of a worker that dies; a task that raises is retried
 ``retries`` times; whatever still fails is reported by :class:`ClusterEvaluationError`
 naming the points, never scored silently.
 
+Scattered data cannot be recomputed, and dask's active memory manager (``ReduceReplicas``,
+on by default) drops the extra copies of the payload, so a worker that dies may take the
+only copy with it. The scheduler then cancels every task that needs it ("lost
+dependencies", "already forgotten"). Before each evaluation, and after a round whose tasks
+were cancelled while the scheduler no longer held the payload, the payload is shipped
+again to the surviving workers (the same token: a worker that already rebuilt the study
+keeps it) and those points are submitted again, up to ``retries`` times. Cancellations
+while the payload is still on the cluster are reported, as are the points still cancelled
+after the last retry. None of this needs the scheduler's configuration changed.
+
 Use it through the study (every search then runs on the cluster)::
 
     from fxsim.analysis.distributed import DaskEvaluator
@@ -206,7 +216,9 @@ class DaskEvaluator:
     study : the client's study (its model, search samples, base configuration, metric).
     client : a connected ``distributed.Client``.
     retries : times a task that raises is retried (a worker that dies has its tasks re-run by
-        the scheduler, up to ``distributed.scheduler.allowed-failures`` times).
+        the scheduler, up to ``distributed.scheduler.allowed-failures`` times), and times the
+        points whose tasks the scheduler cancelled because the workers holding the payload died
+        are submitted again with the payload shipped anew.
     progress : tqdm bar over completed evaluations (default: the study's setting).
     owns : close ``client`` (and its cluster) in :meth:`close`.
     """
@@ -223,10 +235,36 @@ class DaskEvaluator:
         self.evaluations = 0
         self.payload = StudyPayload.from_study(study)
         client.register_plugin(StudyCache(), name=PLUGIN_NAME)
-        # once per worker, straight from here to each (not through the scheduler); workers that
-        # join later fetch it from a peer. (dask's active memory manager may later drop extra
-        # replicas; a worker then fetches it again from a peer before its next task)
-        self._data = client.scatter(self.payload, broadcast=True, hash=False)
+        self._data = self._ship()
+        self.reships = 0  # times the payload was shipped again after the workers holding it died
+
+    def _ship(self):
+        """The payload scattered to every worker now, straight from here (not through the scheduler).
+
+        Workers that join later fetch it from a peer; dask's active memory manager may then drop
+        the extra replicas, down to one (see :meth:`_payload_held`).
+        """
+        return self.client.scatter(self.payload, broadcast=True, hash=False)
+
+    def _payload_held(self) -> bool:
+        """Whether some worker still holds the shipped payload.
+
+        The scheduler's view: after the only worker holding it died, the future's status stays
+        "finished" for a while, then turns "cancelled" (the scheduler forgot the key).
+        """
+        from concurrent.futures import CancelledError
+
+        if self._data.status != "finished":
+            return False
+        try:
+            return bool(self.client.who_has([self._data]).get(self._data.key))
+        except CancelledError:  # cancelled between the look at its status and the question
+            return False
+
+    def _reship(self) -> None:
+        old, self._data = self._data, self._ship()
+        self.reships += 1
+        self.client.cancel([old])  # its key is gone from the scheduler; drop the client's reference too
 
     @classmethod
     def start(cls, study: Study, scheduler: str | None = None, workers: int | None = None, timeout: float = 60.0,
@@ -276,16 +314,10 @@ class DaskEvaluator:
         ------
         ClusterEvaluationError : some evaluations failed after their retries.
         """
-        from distributed import as_completed
-
         points = list(points)
         if not points:
             return []
         t0 = time.perf_counter()
-        futures = [self.client.submit(evaluate_on_worker, self._data, p, retries=self.retries, pure=False,
-                                      key=f"fxsim-point-{self.payload.token[:8]}-{uuid.uuid4().hex}")
-                   for p in points]
-        where = {f.key: i for i, f in enumerate(futures)}
         results: list[Evaluated | None] = [None] * len(points)
         failures: list[tuple[Point, BaseException]] = []
         bar = None
@@ -293,19 +325,32 @@ class DaskEvaluator:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(points), desc=f"{desc or 'evaluations'} (dask)", unit="config", leave=False)
+
+        def report(failed: list[tuple[int, BaseException]]) -> None:
+            failures.extend((points[i], err) for i, err in failed)
+            if bar is not None:
+                bar.update(len(failed))  # done, as failures
+
         try:
-            for fut in as_completed(futures):
-                i = where[fut.key]
-                # result() rather than a look at fut.status: a result held by a worker that dies
-                # after as_completed yielded it turns "lost"/"pending" (exception() is then None)
-                # and dask recomputes it; result() waits for that, and raises the task's error
-                # (after retries; KilledWorker when its workers kept dying) or CancelledError.
-                try:
-                    results[i] = fut.result()
-                except BaseException as err:
-                    failures.append((points[i], err))
-                if bar is not None:
-                    bar.update(1)
+            todo = list(range(len(points)))
+            rounds = 0
+            while todo:
+                if not self._payload_held():  # its workers died since it was shipped (or in the last round)
+                    try:
+                        self._reship()
+                    except Exception as err:  # no worker left to take it (scatter timed out), or the client is gone
+                        report([(i, err) for i in todo])
+                        break
+                cancelled = self._round(points, todo, results, failures, bar)
+                if not cancelled:
+                    break
+                # cancelled by the scheduler, not failed by the task: submitted again only when the
+                # payload was lost with its workers (otherwise someone cancelled them: reported)
+                if rounds >= self.retries or self._payload_held():
+                    report(cancelled)
+                    break
+                rounds += 1
+                todo = [i for i, _ in cancelled]
         finally:
             if bar is not None:
                 bar.close()
@@ -321,6 +366,35 @@ class DaskEvaluator:
                 timing.per_call.append(ev.convert_s + ev.predict_s)
         self.evaluations += len(points)
         return results
+
+    def _round(self, points: list[Point], todo: list[int], results: list, failures: list, bar) -> list:
+        """Submit the points ``todo``; store results and task errors; return the cancelled ``(index, error)``."""
+        from concurrent.futures import CancelledError
+
+        from distributed import as_completed
+
+        futures = [self.client.submit(evaluate_on_worker, self._data, points[i], retries=self.retries, pure=False,
+                                      key=f"fxsim-point-{self.payload.token[:8]}-{uuid.uuid4().hex}")
+                   for i in todo]
+        where = {f.key: i for f, i in zip(futures, todo)}
+        cancelled = []
+        for fut in as_completed(futures):
+            i = where[fut.key]
+            # result() rather than a look at fut.status: a result held by a worker that dies
+            # after as_completed yielded it turns "lost"/"pending" (exception() is then None)
+            # and dask recomputes it; result() waits for that, and raises the task's error
+            # (after retries; KilledWorker when its workers kept dying) or CancelledError
+            # (the scheduler cancelled it: its payload was lost with the workers holding it).
+            try:
+                results[i] = fut.result()
+            except CancelledError as err:
+                cancelled.append((i, err))
+                continue  # not done yet: the caller may submit it again
+            except BaseException as err:
+                failures.append((points[i], err))
+            if bar is not None:
+                bar.update(1)
+        return cancelled
 
     def metrics(self, points: Sequence[Point], desc: str | None = None) -> list[float]:
         """The hardware metric of each point: the ``evaluate(points) -> list[float]`` of the searches."""

@@ -139,48 +139,134 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=15)
 
 
+class CliCluster:
+    """``dask scheduler`` on 127.0.0.1 (random port); ``dask worker`` processes (no nannies) started on demand."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp = tmp_path
+        self.workers: dict[str, subprocess.Popen] = {}
+        file = tmp_path / "scheduler.json"
+        self.scheduler = subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                           "--no-dashboard", "--scheduler-file", str(file)], env=dict(os.environ),
+                                          stdout=subprocess.DEVNULL, stderr=open(tmp_path / "scheduler.log", "w"))
+        self.address = _wait(lambda: file.exists() and file.stat().st_size and json.loads(file.read_text())["address"],
+                             30, "the scheduler file")
+
+    def start_worker(self, name: str) -> subprocess.Popen:
+        self.workers[name] = subprocess.Popen(
+            [str(DASK), "worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--host",
+             "127.0.0.1", "--name", name, "--local-directory", str(self.tmp / name)], env=dict(os.environ),
+            stdout=subprocess.DEVNULL, stderr=open(self.tmp / f"{name}.log", "w"))
+        return self.workers[name]
+
+    def kill(self, name: str) -> None:
+        self.workers[name].kill()
+        self.workers[name].wait(timeout=15)
+
+    def stop(self) -> None:
+        for proc in [*self.workers.values(), self.scheduler]:
+            _stop(proc)
+
+
 @pytest.fixture
 def cli_cluster(tmp_path):
-    """``dask scheduler`` on 127.0.0.1 (random port) and two ``dask worker`` processes without nannies."""
-    env = dict(os.environ)
-    file = tmp_path / "scheduler.json"
-    procs = []
+    """A scheduler and no workers yet (each test starts its workers, in its own order)."""
+    cluster = CliCluster(tmp_path)
     try:
-        procs.append(subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                       "--scheduler-file", str(file)], env=env, stdout=subprocess.DEVNULL,
-                                      stderr=open(tmp_path / "scheduler.log", "w")))
-        address = _wait(lambda: file.exists() and file.stat().st_size and json.loads(file.read_text())["address"],
-                        30, "the scheduler file")
-        for name in ("w0", "w1"):
-            procs.append(subprocess.Popen([str(DASK), "worker", address, "--nthreads", "1", "--no-nanny",
-                                           "--no-dashboard", "--host", "127.0.0.1", "--name", name,
-                                           "--local-directory", str(tmp_path / name)], env=env,
-                                          stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"{name}.log", "w")))
-        yield address, procs
+        yield cluster
     finally:
-        for p in reversed(procs):
-            _stop(p)
+        cluster.stop()
+
+
+def _address(ev: DaskEvaluator, name: str) -> str:
+    info = ev.client.scheduler_info(n_workers=-1)["workers"]
+    return next(a for a, w in info.items() if w["name"] == name)
+
+
+def _holders(ev: DaskEvaluator) -> list[str]:
+    """Addresses of the workers that hold the evaluator's shipped payload now."""
+    return sorted(ev.client.who_has([ev._data]).get(ev._data.key, ()))
+
+
+def _evaluate_in_thread(ev: DaskEvaluator, points: list[Point]) -> tuple[threading.Thread, dict]:
+    out: dict = {}
+
+    def run():
+        try:
+            out["result"] = ev.evaluate(points)
+        except BaseException as err:  # handed to the test, which raises it (a thread's error is otherwise lost)
+            out["error"] = err
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out
+
+
+def _joined(thread: threading.Thread, out: dict, timeout: float) -> list:
+    thread.join(timeout=timeout)
+    assert not thread.is_alive(), "the evaluations did not finish after the worker was lost"
+    if "error" in out:
+        raise out["error"]
+    return out["result"]
 
 
 def test_scheduler_and_worker_processes_survive_a_lost_worker(gru_study, fresh_study, cli_cluster):
-    address, procs = cli_cluster
-    victim = procs[2]  # worker "w1"
+    cli_cluster.start_worker("w0")
+    cli_cluster.start_worker("w1")
     points = grid(gru_study) + [gru_study.space.uniform(2, f) for f in range(1, 11)]
     serial = [gru_study.lookup(p).metric for p in points]
-    ev = DaskEvaluator.start(fresh_study, scheduler=address, timeout=30, progress=False)
+    ev = DaskEvaluator.start(fresh_study, scheduler=cli_cluster.address, timeout=30, progress=False)
     try:
         ev.client.wait_for_workers(2, timeout=60)
-        info = ev.client.scheduler_info(n_workers=-1)["workers"]
-        victim_address = next(a for a, w in info.items() if w["name"] == "w1")
-        out: dict = {}
-        run = threading.Thread(target=lambda: out.update(result=ev.evaluate(points)), daemon=True)
-        run.start()
-        # kill w1 while it holds work (it is rebuilding the study or evaluating)
+        victim_address = _address(ev, "w1")
+        run, out = _evaluate_in_thread(ev, points)
+        # kill w1 while it holds work (it is rebuilding the study or evaluating); it may hold the
+        # only copy of the payload (dask's active memory manager drops extra replicas)
         _wait(lambda: ev.client.processing().get(victim_address), 60, "a task on worker w1")
-        victim.kill()
-        run.join(timeout=80)
-        assert not run.is_alive(), "the evaluations did not finish after the worker was lost"
-        assert [r.metric for r in out["result"]] == serial  # its tasks were re-run on w0
+        cli_cluster.kill("w1")
+        assert [r.metric for r in _joined(run, out, 120)] == serial  # its tasks were re-run on w0
         assert victim_address not in ev.workers() and len(ev.workers()) == 1
+    finally:
+        ev.close()
+
+
+def test_losing_the_only_copy_of_the_payload_before_evaluating(gru_study, fresh_study, cli_cluster):
+    """The worker that holds the only copy of the shipped study dies: it is shipped again to the survivors."""
+    cli_cluster.start_worker("w1")
+    points = [gru_study.space.uniform(2, f) for f in range(1, 11)]
+    serial = [gru_study.lookup(p) for p in points]
+    ev = DaskEvaluator.start(fresh_study, scheduler=cli_cluster.address, timeout=30, progress=False)
+    try:
+        holder = _address(ev, "w1")
+        assert _holders(ev) == [holder]  # scattered while w1 was the only worker
+        cli_cluster.start_worker("w0")
+        ev.client.wait_for_workers(2, timeout=60)
+        assert _holders(ev) == [holder]  # w0 joined later, with no task yet: it has no copy
+        cli_cluster.kill("w1")
+        _wait(lambda: holder not in ev.workers(), 60, "the scheduler to notice w1 is gone")
+        remote = ev.evaluate(points)
+        assert [r.metric for r in remote] == [s.metric for s in serial]
+        assert [r.error for r in remote] == [s.error for s in serial]
+        assert _holders(ev) == [_address(ev, "w0")] and ev.reships == 1
+    finally:
+        ev.close()
+
+
+def test_losing_the_only_copy_of_the_payload_while_evaluating(gru_study, fresh_study, cli_cluster):
+    """Its tasks are cancelled by the scheduler (their input cannot be recomputed); they are submitted again."""
+    cli_cluster.start_worker("w1")
+    points = grid(gru_study)
+    serial = [gru_study.lookup(p).metric for p in points]
+    ev = DaskEvaluator.start(fresh_study, scheduler=cli_cluster.address, timeout=30, progress=False)
+    try:
+        holder = _address(ev, "w1")
+        assert _holders(ev) == [holder]
+        run, out = _evaluate_in_thread(ev, points)
+        _wait(lambda: ev.client.processing().get(holder), 60, "a task on worker w1")
+        cli_cluster.kill("w1")  # the only worker, and the only copy: every task loses its input
+        cli_cluster.start_worker("w0")
+        assert [r.metric for r in _joined(run, out, 120)] == serial
+        assert ev.workers() == [_address(ev, "w0")] and _holders(ev) == ev.workers()
+        assert ev.reships == 1
     finally:
         ev.close()
