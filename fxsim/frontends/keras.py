@@ -182,9 +182,9 @@ def quiet_stdout() -> Iterator[io.StringIO]:
 _json_clean = jsonable  # the name other front-ends import
 
 
-#: :func:`generated_config` results by (architecture JSON, default, backend, max_precision), newest last.
-#: A scan converts one model at hundreds of precisions; this spares hls4ml's re-parse of the model each time.
-_GENERATED_SIZE = 64  # configs are small; a scan of many model defaults still hits
+#: :func:`generated_config` results by (architecture JSON, backend, max_precision), newest last. A scan
+#: converts one model at hundreds of precisions; this spares hls4ml's re-parse of the model each time.
+_GENERATED_SIZE = 64  # configs are small; a scan of many architectures still hits
 _GENERATED = BoundedMemo(_GENERATED_SIZE)  # JSON text: cheaper to copy than deepcopy
 
 
@@ -194,10 +194,14 @@ def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "V
 
     Under Keras 2 hls4ml builds this config from ``json.loads(model.to_json())`` alone
     (layer names, classes, activations and quantizer configs; the weights it also reads
-    do not enter the config), so the result is remembered by that JSON (``arch``, when
-    the caller already has it) with the other arguments: a later call for the same
-    architecture returns a copy without re-parsing. Under Keras 3 hls4ml reads the live
-    model and every call asks it again.
+    do not enter the config), and hls4ml 1.3.0 writes ``default_precision`` into one key
+    only, ``Model.Precision.default`` (utils/config.py: the layer entries are built from
+    the layer classes' attributes and the quantizers). So the result is remembered by that
+    JSON (``arch``, when the caller already has it), the backend and ``max_precision``,
+    and a later call for the same architecture at any default returns a copy with that
+    default in its one place, without re-parsing (tests/frontends/test_conversion_memo.py
+    holds it to a fresh ``config_from_keras_model`` for every zoo model at varied defaults).
+    Under Keras 3 hls4ml reads the live model and every call asks it again.
 
     Raises ``ValueError`` naming the layer when hls4ml rejects the model.
     """
@@ -205,10 +209,12 @@ def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "V
 
     key = None
     if _parses_json():
-        key = (model.to_json() if arch is None else arch, default, backend, max_precision)
+        key = (model.to_json() if arch is None else arch, backend, max_precision)
         text = _GENERATED.get(key)
         if text is not None:
-            return json.loads(text)  # a fresh copy (the config is plain JSON)
+            cfg = json.loads(text)  # a fresh copy (the config is plain JSON)
+            cfg["Model"]["Precision"]["default"] = _json_clean(default)
+            return cfg
     try:
         with quiet_stdout():
             cfg = hls4ml.utils.config_from_keras_model(

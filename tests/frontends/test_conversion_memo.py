@@ -54,8 +54,8 @@ def test_another_architecture_or_default_is_asked_afresh():
 
 def test_the_memo_stays_bounded():
     model = qmodels.float_dense(seed=5)
-    for width in range(4, 4 + 2 * fk._GENERATED_SIZE):
-        fk.generated_config(model, f"ap_fixed<{width},2>")
+    for width in range(4, 4 + 2 * fk._GENERATED_SIZE):  # each max_precision is a key of its own
+        fk.generated_config(model, "ap_fixed<16,6>", max_precision=f"ap_fixed<{width},2>")
     assert len(fk._GENERATED) <= fk._GENERATED_SIZE
 
 
