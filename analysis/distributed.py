@@ -69,6 +69,11 @@ class ClusterEvaluationError(RuntimeError):
         super().__init__("\n".join(lines))
 
 
+class PayloadLostError(RuntimeError):
+    """The scheduler cancelled an evaluation because every worker holding the shipped study died,
+    and the evaluator had no retries left to ship it again."""
+
+
 def _describe(point: Point) -> str:
     try:
         text = point.key
@@ -346,8 +351,13 @@ class DaskEvaluator:
                     break
                 # cancelled by the scheduler, not failed by the task: submitted again only when the
                 # payload was lost with its workers (otherwise someone cancelled them: reported)
-                if rounds >= self.retries or self._payload_held():
+                if self._payload_held():
                     report(cancelled)
+                    break
+                if rounds >= self.retries:
+                    report([(i, PayloadLostError(f"the workers holding the shipped study died (shipped again "
+                                                 f"{rounds} times, retries={self.retries}); {err}"))
+                            for i, err in cancelled])
                     break
                 rounds += 1
                 todo = [i for i, _ in cancelled]

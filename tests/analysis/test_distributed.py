@@ -3,6 +3,9 @@
 A ``LocalCluster`` of two worker processes, and a ``dask scheduler`` with two ``dask
 worker`` processes started on 127.0.0.1 (random ports), one of which is killed while it
 holds tasks: the evaluations, and the selection made from them, equal the serial ones.
+The worker killed may hold the only copy of the shipped study (scattered data cannot be
+recomputed); tests that start the workers in turn make sure it does, before and during
+an evaluation, and with no retries left the lost points are reported.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ pytest.importorskip("distributed")
 
 from distributed import Client, LocalCluster  # noqa: E402
 
-from fxsim.analysis.distributed import ClusterEvaluationError, DaskEvaluator  # noqa: E402
+from fxsim.analysis.distributed import ClusterEvaluationError, DaskEvaluator, PayloadLostError  # noqa: E402
 from fxsim.analysis.space import Point  # noqa: E402
 from fxsim.analysis.study import Study  # noqa: E402
 
@@ -268,5 +271,24 @@ def test_losing_the_only_copy_of_the_payload_while_evaluating(gru_study, fresh_s
         assert [r.metric for r in _joined(run, out, 120)] == serial
         assert ev.workers() == [_address(ev, "w0")] and _holders(ev) == ev.workers()
         assert ev.reships == 1
+    finally:
+        ev.close()
+
+
+def test_losing_the_payload_with_no_retries_left_is_reported(gru_study, fresh_study, cli_cluster):
+    """``retries=0``: the cancelled points are reported (never scored), each naming the lost payload."""
+    cli_cluster.start_worker("w1")
+    points = grid(gru_study)
+    ev = DaskEvaluator.start(fresh_study, scheduler=cli_cluster.address, timeout=30, progress=False, retries=0)
+    try:
+        holder = _address(ev, "w1")
+        run, out = _evaluate_in_thread(ev, points)
+        _wait(lambda: ev.client.processing().get(holder), 60, "a task on worker w1")
+        cli_cluster.kill("w1")
+        with pytest.raises(ClusterEvaluationError, match=rf"{len(points)} of {len(points)} evaluations failed") as info:
+            _joined(run, out, 120)
+        assert sorted(p.key for p, _ in info.value.failures) == sorted(p.key for p in points)  # in any order
+        assert all(isinstance(err, PayloadLostError) for _, err in info.value.failures)
+        assert ev.reships == 0
     finally:
         ev.close()
