@@ -9,16 +9,10 @@ fails ``assert(rufactor > nin && ...)``: the C simulation aborts.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import pytest
 
 pytestmark = pytest.mark.keras2
 
-ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = {"strategy": "Resource", "default_precision": "ap_fixed<16,6>"}
 
 
@@ -49,25 +43,16 @@ def test_doctor_reports_the_recurrent_kernel_abort():
     assert fixed.by_code("recurrent-resource-rf-abort") == [] and fixed.ok, str(fixed)
 
 
-_ABORT = textwrap.dedent("""
-    import sys, numpy as np
-    sys.path.insert(0, {root!r})
-    from tests.test_doctor_recurrent_rf import OPTIONS, _model, _precision
+def abort_project(out_dir: str, rf: int):
+    """The converted (not compiled) project of :func:`_model` with ReuseFactor ``rf``."""
     from fxsim.frontends.keras import convert
-    hm = convert(_model(), _precision(4), {out!r}, **OPTIONS).hls_model
-    hm.compile()
-    print("compiled", flush=True)
-    hm.predict(np.zeros((2, 6, 2)))
-    print("PREDICTED", flush=True)
-""")
+
+    return convert(_model(), _precision(rf), out_dir, **OPTIONS).hls_model
 
 
 @pytest.mark.csim
 def test_hls4ml_csim_aborts_on_it(tmp_path):
-    script = _ABORT.format(root=str(ROOT), out=str(tmp_path / "abort"))
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=1200,
-                          cwd=str(ROOT), env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert "compiled" in proc.stdout, proc.stderr[-3000:]
-    assert "PREDICTED" not in proc.stdout
-    assert proc.returncode == -6, (proc.returncode, proc.stderr[-3000:])  # SIGABRT
-    assert "rufactor > nin && rufactor % nin == 0" in proc.stderr
+    from tests.csim.abort import assert_csim_aborts
+
+    assert_csim_aborts("tests.test_doctor_recurrent_rf:abort_project", tmp_path / "abort",
+                       "rufactor > nin && rufactor % nin == 0", 4)
