@@ -351,11 +351,15 @@ class DaskEvaluator:
                     break
                 # cancelled by the scheduler, not failed by the task: submitted again only when the
                 # payload was lost with its workers (otherwise someone cancelled them: reported)
-                if self._payload_held():
+                try:
+                    lost = not self._payload_held()
+                except Exception:  # the scheduler does not answer: report the cancellations as they are
+                    lost = False
+                if not lost:
                     report(cancelled)
                     break
                 if rounds >= self.retries:
-                    report([(i, PayloadLostError(f"the workers holding the shipped study died (shipped again "
+                    report([(i, PayloadLostError(f"the workers holding the shipped study died (submitted again "
                                                  f"{rounds} times, retries={self.retries}); {err}"))
                             for i, err in cancelled])
                     break
