@@ -10,7 +10,9 @@ where its source is written down; this module only applies them:
   shift-and-add network in LUTs over the constant's canonical signed digits. With a reuse
   factor above 1 (either strategy) ``ceil(n_in * n_out / R)`` general multipliers are shared
   and the weights sit in a ROM ``R`` words deep.
-* **Adder trees**: each output sums its surviving products and its bias in ``accum_t``.
+* **Adder trees**: each output sums its bias and its surviving products in ``accum_t``, pairwise
+  in that order, each adder one carry bit over its wider operand, at most ``accum_t``
+  (:data:`fxsim.cost.rules.ADDER_CARRY_BITS`, :data:`fxsim.cost.rules.ADDER_TREE_ORDER`).
 * **Activation tables** (sigmoid, tanh, softmax): a ROM per two parallel lookups (dual port).
 * **Schedule**: operations chain inside a clock period (less the clock uncertainty) and
   every value crossing a cycle boundary costs flip-flops; a static recurrent layer runs its
@@ -226,7 +228,7 @@ def _constant_kernel(weight, bias, input_t, accum_t, sched, res, device) -> None
         res.dsp += int((width[dsp] == w).sum()) * _dsp_tiles(a, int(w), device)
     # shift-and-add over the canonical signed digits, each adder at most accum_t + 1 bits wide
     digits = _csd_digits(weight)
-    adder_w = np.minimum(a + width, accum_t.width + 1)
+    adder_w = _adder_width(a + width - 1, accum_t.width + 1)
     res.lut += float(((digits - 1) * adder_w)[lut].sum()) * rules.LUTS_PER_ADDER_BIT
     t_mult = 0.0
     if dsp.any():
@@ -234,10 +236,15 @@ def _constant_kernel(weight, bias, input_t, accum_t, sched, res, device) -> None
     if lut.any():
         t_mult = max(t_mult, math.ceil(math.log2(int(digits[lut].max()))) * rules.ADD_NS)
     # adder tree per output: surviving products + a nonzero bias (a zero bias is a constant 0)
-    terms = (~zero).sum(axis=0) + (np.asarray(bias).reshape(-1) != 0)
+    bias = np.asarray(bias).reshape(1, -1)
+    operands = np.vstack([np.minimum(signed_width(bias), accum_t.width),
+                          np.where(zero, 0, np.minimum(a + width, accum_t.width))])
+    terms = (operands > 0).sum(axis=0)
     n_adders = int(np.maximum(terms - 1, 0).sum())
-    res.lut += n_adders * accum_t.width * rules.LUTS_PER_ADDER_BIT
+    tree_bits = _adder_tree_bits(operands, accum_t.width)
+    res.lut += tree_bits * rules.LUTS_PER_ADDER_BIT
     res.count("adders", n_adders)
+    res.count("adder_tree_bits", tree_bits)
     # The scheduler puts each boundary of the product/adder-tree network at its narrowest cut
     # (rules.REGISTERS_AT_NARROWEST_CUT): one partial sum per output.
     live = len(terms) * accum_t.width
@@ -295,6 +302,34 @@ def _table_lookup(n: int, input_t: FixedType, table_t: FixedType, table_size: in
         sched.registered(rules.ROM_READ_CYCLES, carried, res)
     else:
         sched.chain(rules.ADD_NS, n * addr + carried, res)
+
+
+def _adder_width(operand_bits, cap: int):
+    """Bits of an adder over operands ``operand_bits`` wide whose result is cast to ``cap`` bits
+    (:data:`fxsim.cost.rules.ADDER_CARRY_BITS`)."""
+    return np.minimum(np.asarray(operand_bits) + rules.ADDER_CARRY_BITS, cap)
+
+
+def _adder_tree_bits(operand_bits: np.ndarray, accum_width: int) -> int:
+    """Adder bits of one tree per column of ``operand_bits`` ``[terms, n_out]`` (0: no operand).
+
+    The present operands of each column are added pairwise in row order, level by level
+    (:data:`fxsim.cost.rules.ADDER_TREE_ORDER`); each adder is :func:`_adder_width` of its
+    wider operand, at most ``accum_width``.
+    """
+    present = operand_bits > 0
+    order = np.argsort(~present, axis=0, kind="stable")  # present operands first, in row order
+    w = np.take_along_axis(np.where(present, operand_bits, 0).astype(np.int64), order, axis=0)
+    total = 0
+    while w.shape[0] > 1:
+        if w.shape[0] % 2:
+            w = np.vstack([w, np.zeros((1, w.shape[1]), dtype=np.int64)])
+        lo, hi = w[0::2], w[1::2]  # packed: an absent lo has an absent hi
+        both = hi > 0
+        summed = np.where(both, _adder_width(np.maximum(lo, hi), accum_width), lo)
+        total += int(summed[both].sum())
+        w = summed
+    return total
 
 
 def _adders(n: int, width: int, sched: _Schedule, res: _Res, live_bits: float) -> None:

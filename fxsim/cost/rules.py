@@ -121,11 +121,30 @@ ROM_BRAM_MIN_DEPTH = 512
 #: comparator costs W LUTs.
 LUTS_PER_ADDER_BIT = 1.0
 
+#: An adder is as wide as its result: its widest operand plus this many carry bits, trimmed
+#: to the type the result is cast to (HLS's bit-width analysis drops the bits that cannot reach
+#: the cast result; UG902 "Arbitrary Precision Data Types"). The one width rule for every adder
+#: whose operands are narrower than its type: the shift-and-add products and the Latency adder
+#: trees below. Adders of two full-width operands (the recurrent cells' sums, the Resource
+#: accumulators, pooling) are as wide as their type.
+ADDER_CARRY_BITS = 1
+
 #: A product by a constant in fabric is a shift-and-add network over the constant's nonzero
-#: digits in canonical signed-digit form: (digits - 1) adders, each as wide as the product.
-#: Vivado truncates the product to ``accum_t`` (``nnet_dense_latency.h`` casts each product to
-#: ``accum_t``), so bits below its LSB and above its MSB are trimmed: an adder spans at most
-#: ``accum_t.width + 1`` bits. CALIBRATED (shape from UG574; nothing fitted).
+#: digits in canonical signed-digit form: (digits - 1) adders building the product of
+#: ``input_t.width + signed width`` bits (:data:`ADDER_CARRY_BITS` over operands one bit
+#: narrower). Vivado truncates the product to ``accum_t`` (``nnet_dense_latency.h`` casts each
+#: product to ``accum_t``), so bits below its LSB and above its MSB are trimmed: an adder spans
+#: at most ``accum_t.width + 1`` bits. CALIBRATED (shape from UG574; nothing fitted).
+
+#: ``nnet_dense_latency.h``: each output starts from its bias and adds its products in input
+#: order (``acc[jj] = biases[jj]; acc[jj] += mult[ii]``, unrolled, all ``accum_t``); a zero weight's
+#: product is a constant 0 and drops out, and HLS rebalances the chain into a tree of pairs taken
+#: in that order (EXPRESSION_BALANCE). The operands are the products trimmed to ``accum_t``
+#: (``min(input_t.width + signed width, accum_t.width)`` bits, as for the shift-and-add products)
+#: and a nonzero bias (its signed width); each adder is :data:`ADDER_CARRY_BITS` wider than its
+#: wider operand and at most ``accum_t.width`` bits (the sum is ``accum_t``), so products narrower
+#: than ``accum_t`` give narrower leaves and the widths grow by a bit per level up to ``accum_t``.
+ADDER_TREE_ORDER = "bias, then products by input index"
 
 #: A general (variable x variable) multiplier in fabric: a Baugh-Wooley/Booth array, about
 #: half a LUT per partial-product bit with the carry chains (Xilinx PG108 LogiCORE Multiplier,
@@ -170,7 +189,7 @@ ANCHOR_CLOCK_NS = 5.0
 #: estimate's uncertainty.
 ANCHOR_RATIOS: dict[str, tuple[float, float]] = {
     "dsp": (0.73, 0.95),
-    "lut": (1.03, 1.03),
+    "lut": (0.88, 0.89),
     "ff": (0.73, 0.81),
     "bram_18k": (0.94, 1.19),
     "latency_cycles": (1.01, 1.01),

@@ -154,3 +154,38 @@ def test_latency_strategy_takes_any_reuse_factor_as_hls4ml_does():
     # hls4ml validates reuse factors of the Resource strategy only; Latency shares ceil(n/R) multipliers
     est = estimate_ir(dense_model(np.full((4, 4), 1001), reuse_factor=5))
     assert est.dsp == 4 and est.interval_cycles == 5
+
+
+def _tree_model(weight: np.ndarray, input_t: FixedType, accum_t: FixedType, bias: np.ndarray | None = None) -> FxModel:
+    n_in, n_out = weight.shape
+    b = np.zeros(n_out, dtype=np.int64) if bias is None else bias
+    d = DenseSpec("d", input_t, weight.astype(np.int64), b, FixedType(8, 3), FixedType(8, 3), accum_t, accum_t)
+    return FxModel([InputSpec("x", (n_in,), input_t), d], name="tree")
+
+
+def test_adder_tree_adders_are_as_wide_as_their_operands_up_to_accum():
+    # 4 products of a 4-bit input by the code 3 (3 signed bits): 7-bit operands. Pairwise in
+    # order: two adders of 8 bits, then one of 9 (rules.ADDER_CARRY_BITS), per output.
+    w = np.full((4, 2), 3)
+    wide = estimate_ir(_tree_model(w, FixedType(4, 2), FixedType(20, 8))).layers[1].detail
+    assert wide["adders"] == 2 * 3 and wide["adder_tree_bits"] == 2 * (8 + 8 + 9)
+    # a wider accum_t changes nothing the sums can reach; a narrower one trims every adder to it
+    wider = estimate_ir(_tree_model(w, FixedType(4, 2), FixedType(30, 12))).layers[1].detail
+    assert wider["adder_tree_bits"] == wide["adder_tree_bits"]
+    capped = estimate_ir(_tree_model(w, FixedType(4, 2), FixedType(8, 4))).layers[1].detail
+    assert capped["adder_tree_bits"] == 2 * (8 + 8 + 8)
+    # a nonzero bias is one more operand (its signed width), added first; zero weights drop out
+    w0 = np.array([[3, 0], [3, 3], [0, 3], [3, 3]])
+    d = estimate_ir(_tree_model(w0, FixedType(4, 2), FixedType(20, 8), bias=np.array([1, 0]))).layers[1].detail
+    # column 0: bias (2 bits) + 3 products (7): 8, 8, then 9; column 1: 3 products: 8, then 9
+    assert d["adders"] == 3 + 2 and d["adder_tree_bits"] == (8 + 8 + 9) + (8 + 9)
+
+
+def test_narrower_inputs_cost_fewer_adder_luts_at_the_same_accum():
+    rng = np.random.default_rng(3)
+    w = rng.integers(-100, 100, size=(64, 8))
+    acc = FixedType(24, 10)
+    narrow = estimate_ir(_tree_model(w, FixedType(6, 2), acc)).layers[1]
+    wide = estimate_ir(_tree_model(w, FixedType(14, 6), acc)).layers[1]
+    assert narrow.detail["adders"] == wide.detail["adders"]
+    assert narrow.detail["adder_tree_bits"] < wide.detail["adder_tree_bits"] <= wide.detail["adders"] * acc.width
