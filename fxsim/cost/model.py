@@ -318,8 +318,10 @@ def _adder_tree_bits(operand_bits: np.ndarray, accum_width: int) -> int:
     wider operand, at most ``accum_width``.
     """
     present = operand_bits > 0
-    order = np.argsort(~present, axis=0, kind="stable")  # present operands first, in row order
-    w = np.take_along_axis(np.where(present, operand_bits, 0).astype(np.int64), order, axis=0)
+    rows = np.cumsum(present, axis=0) - 1  # present operands packed to the top, in row order
+    cols = np.broadcast_to(np.arange(operand_bits.shape[1]), operand_bits.shape)
+    w = np.zeros(operand_bits.shape, dtype=np.int64)
+    w[rows[present], cols[present]] = operand_bits[present]
     total = 0
     while w.shape[0] > 1:
         if w.shape[0] % 2:
