@@ -290,8 +290,8 @@ def scan_configs(n: int) -> list[dict]:
 
 def forget_conversions() -> None:
     """Empty what fxsim remembers between conversions of a model (hls4ml's generated config per
-    architecture and default, weight codes per type), so each timed scan converts its configurations
-    as the first scan of a process does; only the loaded numba kernels carry over."""
+    architecture, weight codes per type), so each timed scan converts its configurations as the
+    first scan of a process does; only the loaded numba kernels carry over."""
     from fxsim.frontends import hls4ml as hls4ml_frontend
     from fxsim.frontends import keras as keras_frontend
 
