@@ -199,7 +199,7 @@ def generated_config(model: Any, default: str = "fixed<16,6>", backend: str = "V
     the layer classes' attributes and the quantizers). So the result is remembered by that
     JSON (``arch``, when the caller already has it), the backend and ``max_precision``,
     and a later call for the same architecture at any default returns a copy with that
-    default in its one place, without re-parsing (tests/frontends/test_conversion_memo.py
+    default in its one place, without re-parsing (tests/frontends/test_generated_config_defaults.py
     holds it to a fresh ``config_from_keras_model`` for every zoo model at varied defaults).
     Under Keras 3 hls4ml reads the live model and every call asks it again.
 
