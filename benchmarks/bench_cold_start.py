@@ -11,8 +11,9 @@ where :func:`fxsim._jit_cache.cache_root` puts the compiled kernels), and report
 seconds from process start to the end of the first ``predict`` of 100 samples
 (import + model load + compile + predict): median, min and max. It also reports, per
 kind, the same process started again on the now-filled cache (the cost of a warm
-start), and how many kernel specialisations the cold process compiled (``numba:compile``
-events of fxsim's kernels).
+start), how many kernel specialisations the cold process compiled (``numba:compile``
+events of fxsim's kernels), and which compilations took the most CPU time
+(``--breakdown N``; docs/cold_start.md).
 
     .venv/bin/python benchmarks/bench_cold_start.py                 # all kinds, 3 runs each
     .venv/bin/python benchmarks/bench_cold_start.py --kinds GRU --repeats 3
@@ -52,19 +53,31 @@ KINDS = {
 }
 
 _CHILD = r"""
-import sys, time
+import json, sys, time
 t0 = time.perf_counter()
 import numpy as np
 from numba.core import event
 
 class Compiles(event.Listener):
-    # every compilation of an fxsim kernel, those made by its kernel factories included
+    # every compilation of an fxsim kernel, those made by its kernel factories included, and the CPU
+    # seconds of each numba compilation less those of the compilations nested in it (a callee compiles
+    # while its caller is typed): {function: [specialisations, CPU s]}
     n = 0
+    stack = []
+    kernels = {}
     def on_start(self, ev):
-        pass
+        Compiles.stack.append([time.process_time(), 0.0])
     def on_end(self, ev):
+        c0, nested = Compiles.stack.pop()
+        spent = time.process_time() - c0
+        if Compiles.stack:
+            Compiles.stack[-1][1] += spent
         func = getattr(ev.data.get("dispatcher"), "py_func", None)
-        Compiles.n += getattr(func, "__module__", "").startswith("fxsim.")
+        module = getattr(func, "__module__", "")
+        Compiles.n += module.startswith("fxsim.")
+        entry = Compiles.kernels.setdefault(f"{module}.{getattr(func, '__qualname__', '?')}", [0, 0.0])
+        entry[0] += 1
+        entry[1] += spent - nested
 
 event.register("numba:compile", Compiles())
 from fxsim import FxModel
@@ -73,6 +86,7 @@ x = np.random.default_rng(0).normal(0.0, 1.0, (100, *fx.input_shape)).astype(np.
 t1 = time.perf_counter()
 fx.predict(x)
 t2 = time.perf_counter()
+print("KERNELS", json.dumps(Compiles.kernels))
 print("RESULT", t1 - t0, t2 - t1, Compiles.n)
 """
 
@@ -129,8 +143,23 @@ def run_child(model_path: Path, cache: Path | None) -> dict:
     if out.returncode != 0:
         raise RuntimeError(f"cold-start process failed:\n{out.stderr[-3000:]}")
     line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")][-1].split()
+    kernels = json.loads([ln for ln in out.stdout.splitlines() if ln.startswith("KERNELS")][-1].split(" ", 1)[1])
     return {"wall_s": wall, "cpu_s": cpu, "load_s": float(line[1]), "first_prediction_s": float(line[2]),
-            "specialisations": int(line[3]), "stderr": out.stderr.strip()[-500:]}
+            "specialisations": int(line[3]), "stderr": out.stderr.strip()[-500:], "compile_cpu_s": kernels}
+
+
+def compile_breakdown(runs: list[dict]) -> dict:
+    """``{function: (specialisations, median CPU s)}`` over the cold processes' compilations, costliest first.
+
+    Names drop the ``fxsim.`` prefix and the ``<locals>`` of kernel factories.
+    """
+    merged: dict[str, tuple[int, list[float]]] = {}
+    for run in runs:
+        for name, (n, sec) in run.items():
+            short = name.removeprefix("fxsim.").replace(".<locals>", "")
+            merged.setdefault(short, (n, []))[1].append(sec)
+    med = {name: (n, statistics.median(secs + [0.0] * (len(runs) - len(secs)))) for name, (n, secs) in merged.items()}
+    return dict(sorted(med.items(), key=lambda kv: -kv[1][1]))
 
 
 def stats(values: list[float]) -> dict:
@@ -144,6 +173,8 @@ def main(argv=None) -> int:
     ap.add_argument("--models-dir", type=Path, default=ROOT / ".cache" / "bench_cold_start",
                     help="where the converted fxsim model files are kept")
     ap.add_argument("--json", type=Path, default=ROOT / "runs" / "bench_cold_start.json")
+    ap.add_argument("--breakdown", type=int, default=5, metavar="N",
+                    help="also list, per kind, the N numba functions whose compilation took the most CPU")
     args = ap.parse_args(argv)
     if args.repeats < 3:
         ap.error("--repeats must be at least 3")
@@ -165,6 +196,7 @@ def main(argv=None) -> int:
                "cold_cpu_s": stats([c["cpu_s"] for c in cold]),
                "warm_wall_s": stats([c["wall_s"] for c in warm]),
                "specialisations": cold[0]["specialisations"], "message": cold[0]["stderr"],
+               "compile_cpu_s": compile_breakdown([c["compile_cpu_s"] for c in cold]),
                "load_avg": os.getloadavg()}
         print(f"  {kind}: cold {row['cold_wall_s']['median']:.1f} s (CPU {row['cold_cpu_s']['median']:.1f} s) "
               f"({row['cold_wall_s']['min']:.1f}-{row['cold_wall_s']['max']:.1f}), "
@@ -181,6 +213,13 @@ def main(argv=None) -> int:
         lines.append(f"| {r['kind']} | {r['model']} | {c['median']:.1f} ({c['min']:.1f}–{c['max']:.1f}) | "
                      f"{u['median']:.1f} ({u['min']:.1f}–{u['max']:.1f}) | "
                      f"{w['median']:.1f} ({w['min']:.1f}–{w['max']:.1f}) | {r['specialisations']} |")
+    if args.breakdown > 0:
+        lines += ["", f"CPU seconds of the {args.breakdown} costliest compilations per kind (median over the cold "
+                  "processes; a function's own compilation, without the callees compiled inside it, but with the "
+                  "callees LLVM optimises again inside it; x N: specialisations):", ""]
+        for r in rows:
+            top = list(r["compile_cpu_s"].items())[:args.breakdown]
+            lines.append(f"* {r['kind']}: " + "; ".join(f"`{name}` {sec:.1f} (x {n})" for name, (n, sec) in top))
     text = "\n".join(lines)
     print()
     print(text)

@@ -162,6 +162,11 @@ def _apply_overflow(q, big, neg, width, signed, omode):
     return lo, True
 
 
+#: ``big = False`` of :func:`_apply_overflow` as a boolean value, not the literal ``False``: numba
+#: compiles a function once per literal it is called with, and this one is linked into every kernel.
+_SMALL = np.bool_(False)
+
+
 @njit(cache=True)
 def requantize(v, src_frac, dst):
     """Convert the exact value ``v * 2**-src_frac`` to a code of the type ``dst`` (a ``FixedType.spec``).
@@ -173,48 +178,75 @@ def requantize(v, src_frac, dst):
     d = src_frac - dst_frac
     if d > 0:
         q = _round_shift(v, d, rmode)
-        return _apply_overflow(q, False, q < 0, width, signed, omode)
+        return _apply_overflow(q, _SMALL, q < 0, width, signed, omode)
     if d == 0 or v == 0:
-        return _apply_overflow(v, False, v < 0, width, signed, omode)
+        return _apply_overflow(v, _SMALL, v < 0, width, signed, omode)
     s = -d
     mag = -v if v < 0 else v
     bits = 0
     while mag >> bits:
         bits += 1
     if bits + s <= 62:
-        return _apply_overflow(v << s, False, v < 0, width, signed, omode)
+        return _apply_overflow(v << s, _SMALL, v < 0, width, signed, omode)
     # Too large for int64: keep the low 64 bits for WRAP, the sign for the SAT modes.
     low = np.int64(0)
     if s < 64:
         low = np.int64(np.uint64(v) << np.uint64(s))
-    return _apply_overflow(low, True, v < 0, width, signed, omode)
+    return _apply_overflow(low, ~_SMALL, v < 0, width, signed, omode)
 
 
 @njit(cache=True)
-def _fast_cast(v, d, rnd, conv, wrap, signed, sh, lo, hi):
-    q = round_shift_branchless(v, d, rnd, conv)
-    if wrap:
-        c = wrap_signed(q, sh) if signed else q & hi
-    else:
-        c = saturate(q, lo, hi)
-    return c, c != q
-
-
-@njit(cache=True)
-def _requantize_loop(src, d, rnd, conv, wrap, signed, sh, lo, hi, out):
-    # rnd, conv, wrap and signed are literals at each call site, so the branches fold away.
-    # The cast runs in place, a loop over one array: with two names for the same memory the
+def _copy_for_cast(src, out):
+    # The casts run in place, a loop over one array: with two names for the same memory the
     # compiler's overlap check fails at run time and it falls back to a scalar loop (8x
-    # slower). A cast into another array copies first, which costs less than compiling
-    # every loop twice.
+    # slower). A cast into another array copies first.
     if src.ctypes.data != out.ctypes.data:
         for k in range(out.shape[0]):
             out[k] = src[k]
+
+
+@njit(cache=True)
+def _floor_wrap_loop(src, d, lo, mask, out):
+    """``out[k]``: ``src[k] >> d`` wrapped into the codes ``[lo, lo + mask]`` (TRN and WRAP, as the
+    default ``ap_fixed<W, I>``); returns how many changed.
+
+    ``((q - lo) & mask) + lo`` wraps into a signed (``lo = -2**(W-1)``) and an unsigned
+    (``lo = 0``) type alike, ``mask`` being ``2**W - 1``.
+    """
+    _copy_for_cast(src, out)
     n_over = 0
     for k in range(out.shape[0]):
-        c, o = _fast_cast(out[k], d, rnd, conv, wrap, signed, sh, lo, hi)
+        q = out[k] >> d
+        c = ((q - lo) & mask) + lo
         out[k] = c
-        n_over += o
+        n_over += c != q
+    return n_over
+
+
+@njit(cache=True)
+def _round_wrap_loop(src, d, rnd, conv, lo, mask, out):
+    """:func:`_floor_wrap_loop` with the rounding of :func:`round_shift_branchless` (``rnd``, ``conv``)."""
+    _copy_for_cast(src, out)
+    n_over = 0
+    for k in range(out.shape[0]):
+        q = round_shift_branchless(out[k], d, rnd, conv)
+        c = ((q - lo) & mask) + lo
+        out[k] = c
+        n_over += c != q
+    return n_over
+
+
+@njit(cache=True)
+def _round_sat_loop(src, d, rnd, conv, lo, hi, out):
+    """``out[k]``: ``src[k] * 2**-d`` rounded with :func:`round_shift_branchless` (``rnd``, ``conv``: 0 for
+    TRN), clamped to ``[lo, hi]`` (SAT); returns how many changed."""
+    _copy_for_cast(src, out)
+    n_over = 0
+    for k in range(out.shape[0]):
+        q = round_shift_branchless(out[k], d, rnd, conv)
+        c = saturate(q, lo, hi)
+        out[k] = c
+        n_over += c != q
     return n_over
 
 
@@ -224,28 +256,27 @@ def requantize_row(src, src_frac, dst, out):
 
     ``dst`` is a ``FixedType.spec`` tuple; ``out`` may be ``src``. The common types (a
     right shift of at most 62 bits with TRN/RND/RND_CONV, WRAP or SAT) take loops
-    without branches on the data, which the compiler vectorises; everything else
-    goes through :func:`requantize`.
+    without branches on the data, which the compiler vectorises; everything else goes
+    through :func:`requantize`. The roundings are values at run time, and WRAP is one
+    formula for signed and unsigned types, so there are three loops (TRN and WRAP, the
+    default ``ap_fixed<W, I>``, in the shortest; RND/RND_CONV and WRAP; any of the three
+    roundings and SAT) instead of one per rounding, overflow and signedness: each is a
+    vectorised loop that LLVM compiles again inside every kernel casting a row, so each
+    costs seconds of every first compilation.
     """
     width, frac, signed, rmode, omode = dst
     d = src_frac - frac
     if (0 <= d <= 62 and (rmode == 0 or rmode == 2 or rmode == 6) and width < 63
             and (omode == 0 or omode == 1 or (omode == 3 and not signed))):
-        sh = 64 - width
         lo, hi = code_range(width, signed)
-        if rmode == 0 or d == 0:  # floor, or nothing dropped
-            if omode != 0:
-                return _requantize_loop(src, d, 0, 0, False, True, sh, lo, hi, out)
-            if signed:
-                return _requantize_loop(src, d, 0, 0, True, True, sh, lo, hi, out)
-            return _requantize_loop(src, d, 0, 0, True, False, sh, lo, hi, out)
-        rnd = np.int64(rmode == 2)
-        conv = np.int64(rmode == 6)
-        if omode != 0:
-            return _requantize_loop(src, d, rnd, conv, False, True, sh, lo, hi, out)
-        if signed:
-            return _requantize_loop(src, d, rnd, conv, True, True, sh, lo, hi, out)
-        return _requantize_loop(src, d, rnd, conv, True, False, sh, lo, hi, out)
+        if omode == 0 and (rmode == 0 or d == 0):
+            return _floor_wrap_loop(src, d, lo, hi - lo, out)
+        dropped = d > 0  # with nothing dropped every mode is the floor
+        rnd = np.int64(rmode == 2 and dropped)
+        conv = np.int64(rmode == 6 and dropped)
+        if omode == 0:
+            return _round_wrap_loop(src, d, rnd, conv, lo, hi - lo, out)
+        return _round_sat_loop(src, d, rnd, conv, lo, hi, out)
     n_over = 0
     for k in range(src.shape[0]):
         c, o = requantize(src[k], src_frac, dst)
@@ -258,7 +289,7 @@ def requantize_row(src, src_frac, dst, out):
 def _double_to_code(x, dst):
     """Exact ``ap_fixed(double)`` into ``dst`` (a spec): decompose x = mant * 2**exp, then requantize."""
     if x == 0.0:
-        return _apply_overflow(np.int64(0), False, False, dst[0], dst[2], dst[4])
+        return _apply_overflow(np.int64(0), _SMALL, _SMALL, dst[0], dst[2], dst[4])
     m, e = math.frexp(x)  # x = m * 2**e, 0.5 <= |m| < 1
     mant = np.int64(m * 9007199254740992.0)  # m * 2**53, exact
     return requantize(mant, np.int64(53) - e, dst)

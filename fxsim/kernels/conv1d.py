@@ -25,8 +25,9 @@ from fxsim._jit_cache import njit
 from fxsim._threads import run_blocks
 from fxsim.fixed import requantize_row
 from fxsim.kernels.blocks import BLOCK, n_blocks
-from fxsim.kernels.dense import DENSE, dense_accumulate
-from fxsim.kernels.dense_plan import accumulation_plan
+from fxsim.kernels.dense import (DENSE, NOT_PREPARED, dense_accumulate, dense_accumulate_prepared, dense_scratch,
+                                 prepared_weight)
+from fxsim.kernels.dense_plan import accumulation_plan, runs_prepared
 
 
 @njit(cache=True, parallel=True)
@@ -99,15 +100,18 @@ def conv_kernel(plan: int):
     rows for the padding, in which the im2col row of output pixel ``o`` is the contiguous
     slab of rows ``o * stride * C ... (o * stride + filt_width) * C`` -- a view, nothing
     copied (no im2col matrix in memory). Each pixel is one
-    :func:`~fxsim.kernels.dense.dense_accumulate` over the block and a cast to
-    ``result_t``; the block's ``[out_width * n_filt, n_b]`` results go back per sample at
+    :func:`~fxsim.kernels.dense.dense_accumulate_prepared` over the block (for a
+    :func:`~fxsim.kernels.dense_plan.runs_prepared` plan: the loops a Dense or recurrent
+    layer of that plan compiles too; else :func:`~fxsim.kernels.dense.dense_accumulate`)
+    and a cast to ``result_t``; the block's ``[out_width * n_filt, n_b]`` results go back per sample at
     the end. One kernel per plan, as :func:`~fxsim.kernels.dense.dense_kernel`; it
     releases the GIL for :func:`~fxsim._threads.run_blocks`.
     """
+    prepared = runs_prepared(plan)  # a constant of the kernel: numba removes the other call before compiling
 
     @njit(cache=True, nogil=True)
     def conv_plan_batch(b0, b1, x, filt_width, stride, pad_left, x_frac, weight, w_frac, bias_acc, order, accum,
-                        result, out, counts):
+                        result, out, counts, wp):
         n, w, c_n = x.shape
         out_width, n_out = out.shape[1], out.shape[2]
         n_in = weight.shape[0]
@@ -119,6 +123,7 @@ def conv_kernel(plan: int):
         xp = np.zeros((n_rows, n_b), dtype=np.int64)  # the padding rows stay 0
         acc = np.empty((n_out, n_b), dtype=np.int64)
         res = np.empty((out_width * n_out, n_b), dtype=np.int64)
+        scratch = dense_scratch(n_in, n_out, n_b)
         for blk in range(b0, b1):
             s0 = blk * BLOCK
             if min(BLOCK, n - s0) != n_b:  # the batch's last, shorter block
@@ -126,11 +131,16 @@ def conv_kernel(plan: int):
                 xp = np.zeros((n_rows, n_b), dtype=np.int64)
                 acc = np.empty((n_out, n_b), dtype=np.int64)
                 res = np.empty((out_width * n_out, n_b), dtype=np.int64)
+                scratch = dense_scratch(n_in, n_out, n_b)
             transpose_in(xf, s0, xp[top:top + w * c_n])
             for o in range(out_width):
                 r0 = o * stride * c_n
-                dense_accumulate(xp[r0:r0 + n_in], x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[blk],
-                                 plan)
+                if prepared:
+                    dense_accumulate_prepared(xp[r0:r0 + n_in], x_frac, weight, w_frac, bias_acc, order, accum, acc,
+                                              counts[blk], plan, wp, scratch)
+                else:
+                    dense_accumulate(xp[r0:r0 + n_in], x_frac, weight, w_frac, bias_acc, order, accum, acc,
+                                     counts[blk], plan)
                 for j in range(n_out):
                     counts[blk, DENSE.result] += requantize_row(acc[j], accum[1], result, res[o * n_out + j])
             transpose_out(res, of, s0)
@@ -156,4 +166,5 @@ def conv1d_batch(x, filt_width, stride, pad_left, x_frac, weight, w_frac, bias_a
     """
     plan = accumulation_plan(x_frac, w_frac, accum, order.shape[0] == 0, count)
     run_blocks(conv_kernel(plan), n_blocks(x.shape[0]), x, int(filt_width), int(stride), int(pad_left), x_frac,
-               weight, w_frac, bias_acc, order, accum, result, out, counts)
+               weight, w_frac, bias_acc, order, accum, result, out, counts,
+               prepared_weight(weight) if runs_prepared(plan) else NOT_PREPARED)

@@ -35,7 +35,7 @@ from fxsim.kernels.dense_loops import (  # noqa: F401
     products_fit_int32,
 )
 from fxsim.kernels.dense_order import dense_order  # noqa: F401  (the old import path, used by fxsim.finetune)
-from fxsim.kernels.dense_plan import accumulation_plan
+from fxsim.kernels.dense_plan import accumulation_plan, runs_prepared
 from fxsim._threads import run_blocks
 
 #: Columns of the per-block overflow counters filled by :func:`dense_batch`.
@@ -110,7 +110,7 @@ def dense_accumulate_prepared(x, x_frac, weight, w_frac, bias_acc, order, accum,
                         counts[DENSE.product:DENSE.accumulator + 1], wp, scratch)
 
 
-def dense_batch(x, x_frac, weight, w_frac, bias_acc, order, accum, result, out, counts, count) -> None:
+def dense_batch(x, x_frac, weight, w_frac, bias_acc, order, accum, result, out, counts, count, prepared=None) -> None:
     """``nnet::dense`` for a batch: ``out[n, n_out] = result_t(dense(x[n, n_in]))``.
 
     Parameters
@@ -124,13 +124,21 @@ def dense_batch(x, x_frac, weight, w_frac, bias_acc, order, accum, result, out, 
         only when ``count``).
     count : count the products' and partial sums' overflows (without, the common
         accumulator types take faster loops).
+    prepared : :func:`~fxsim.kernels.dense_loops.prepared_weight` of ``weight``, when the
+        caller keeps it; made here otherwise.
 
     Runs the kernel of the layer's accumulation plan (:func:`dense_kernel`) over the
     blocks in parallel threads.
     """
     plan = accumulation_plan(x_frac, w_frac, accum, order.shape[0] == 0, count)
+    if prepared is None:
+        prepared = prepared_weight(weight) if runs_prepared(plan) else NOT_PREPARED
     run_blocks(dense_kernel(plan), n_blocks(x.shape[0]), x, x_frac, weight, w_frac, bias_acc, order, accum, result,
-               out, counts)
+               out, counts, prepared)
+
+
+#: The ``prepared`` argument of the kernels whose plan does not take prepared weights.
+NOT_PREPARED = (np.zeros((0, 0), dtype=np.int32), np.zeros(0, dtype=np.int64))
 
 
 @functools.cache
@@ -138,22 +146,38 @@ def dense_kernel(plan: int):
     """The ``nnet::dense`` kernel of one accumulation plan over a range of blocks (compiled on its first call).
 
     One kernel per plan, the plan a constant in it, so that a model compiles only the
-    loops of the plans its layers use (:mod:`fxsim.kernels.dense_plan`). It releases the
-    GIL: :func:`~fxsim._threads.run_blocks` runs ranges of blocks in parallel.
+    loops of the plans its layers use (:mod:`fxsim.kernels.dense_plan`). A
+    :func:`~fxsim.kernels.dense_plan.runs_prepared` plan runs through
+    :func:`dense_accumulate_prepared`, as a recurrent layer's products do, so that a Dense
+    and a recurrent layer of that plan compile its loops once; the others through
+    :func:`dense_accumulate` (``wp`` unused). It releases the GIL:
+    :func:`~fxsim._threads.run_blocks` runs ranges of blocks in parallel.
     """
+    prepared = runs_prepared(plan)  # a constant of the kernel: numba removes the other call before compiling
 
     @njit(cache=True, nogil=True)
-    def dense_plan_batch(b0, b1, x, x_frac, weight, w_frac, bias_acc, order, accum, result, out, counts):
+    def dense_plan_batch(b0, b1, x, x_frac, weight, w_frac, bias_acc, order, accum, result, out, counts, wp):
         n = x.shape[0]
         n_in, n_out = weight.shape
+        n_b = min(BLOCK, n - b0 * BLOCK)
+        xb = np.empty((n_in, n_b), dtype=np.int64)
+        acc = np.empty((n_out, n_b), dtype=np.int64)
+        res = np.empty(n_b, dtype=np.int64)
+        scratch = dense_scratch(n_in, n_out, n_b)
         for blk in range(b0, b1):
             s0 = blk * BLOCK
-            n_b = min(BLOCK, n - s0)
-            xb = np.empty((n_in, n_b), dtype=np.int64)
+            if min(BLOCK, n - s0) != n_b:  # the batch's last, shorter block
+                n_b = n - s0
+                xb = np.empty((n_in, n_b), dtype=np.int64)
+                acc = np.empty((n_out, n_b), dtype=np.int64)
+                res = np.empty(n_b, dtype=np.int64)
+                scratch = dense_scratch(n_in, n_out, n_b)
             load_block(x, s0, 0, xb)
-            acc = np.empty((n_out, n_b), dtype=np.int64)
-            res = np.empty(n_b, dtype=np.int64)
-            dense_accumulate(xb, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[blk], plan)
+            if prepared:
+                dense_accumulate_prepared(xb, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[blk], plan,
+                                          wp, scratch)
+            else:
+                dense_accumulate(xb, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[blk], plan)
             for j in range(n_out):
                 counts[blk, DENSE.result] += requantize_row(acc[j], accum[1], result, res)
                 for b in range(n_b):

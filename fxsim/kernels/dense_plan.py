@@ -49,6 +49,12 @@ class FastPlan:
     lanes32: bool
 
     @property
+    def wrap32(self) -> bool:
+        """WRAP in 32-bit lanes without counting: the plan that
+        :func:`~fxsim.kernels.dense_loops.accumulate_prepared` runs on prepared int32 weights."""
+        return self.lanes32 and not self.sat and not self.count
+
+    @property
     def code(self) -> int:
         """The plan's integer, as the kernels take it."""
         return _FAST + self.rounding + 3 * (self.sat + 2 * (self.count + 2 * self.lanes32))
@@ -91,3 +97,9 @@ def fast_plan(plan: int) -> FastPlan | None:
     if lanes32 > 1:
         raise ValueError(f"{plan} is not an accumulation plan")
     return FastPlan(rounding, bool(sat), bool(count), bool(lanes32))
+
+
+def runs_prepared(plan: int) -> bool:
+    """Whether ``plan`` is a :attr:`FastPlan.wrap32` plan, whose loops take prepared weights and buffers."""
+    p = fast_plan(plan)
+    return p is not None and p.wrap32

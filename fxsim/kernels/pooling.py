@@ -17,38 +17,25 @@ divides the code by ``length`` truncating toward zero (``sdiv``; ``udiv`` when
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from fxsim._jit_cache import njit
+from fxsim._threads import run_blocks
 from fxsim.fixed import requantize
+from fxsim.kernels.blocks import BLOCK, n_blocks
 
 #: Columns of the per-sample counters of :func:`pool1d_batch`.
 POOL_COUNTERS = ("accumulator", "result")
 
 
-@njit(cache=True, parallel=True)
-def pool1d_batch(x, x_frac, is_max, pad_code, pool_width, stride, pad_left, n_out, count_pad,
-                 accum, result, out, counts):
-    """One pooling layer for a batch.
-
-    Parameters
-    ----------
-    x : int64 ``[n, n_in, C]`` input codes (``x_frac`` fractional bits).
-    is_max : max pooling (else average).
-    pad_code : the code of a padded cell for max pooling (``pad_val``).
-    pool_width, stride, pad_left, n_out : the window geometry; window ``o`` covers the
-        padded pixels ``o * stride ... o * stride + pool_width - 1``.
-    count_pad : divide by ``pool_width`` instead of the pixels inside the input.
-    accum, result : ``FixedType.spec`` tuples of ``accum_t`` and ``res_T``.
-    out : int64 ``[n, n_out, C]``, filled.
-    counts : int64 ``[n, 2]``, ``+=`` the overflows named in :data:`POOL_COUNTERS` (the
-        casts to ``accum_t``: every sum of an average, the max's return value).
-    """
+@njit(cache=True, nogil=True)
+def _pool1d_batch_blocks(b0, b1, x, x_frac, is_max, pad_code, pool_width, stride, pad_left, n_out, count_pad,
+                         accum, result, out, counts):
+    # the blocks b0 .. b1 - 1 of pool1d_batch
     n, n_in, c_n = x.shape
     af = accum[1]
     f = af if af > x_frac else x_frac
-    for s in nb.prange(n):
+    for s in range(b0 * BLOCK, min(b1 * BLOCK, n)):
         n_acc = 0
         n_res = 0
         for o in range(n_out):
@@ -86,15 +73,32 @@ def pool1d_batch(x, x_frac, is_max, pad_code, pool_width, stride, pad_left, n_ou
         counts[s, 1] += n_res
 
 
-@njit(cache=True, parallel=True)
-def zeropad1d_batch(x, x_frac, pad_left, result, out, counts):
-    """``nnet::zeropad1d_cl``: ``out[s, pad_left + i, c] = res_T(x[s, i, c])``, zeros around.
+def pool1d_batch(x, x_frac, is_max, pad_code, pool_width, stride, pad_left, n_out, count_pad,
+                 accum, result, out, counts) -> None:
+    """One pooling layer for a batch.
 
-    ``out`` is ``[n, pad_left + n_in + pad_right, C]``; ``counts[n, 1]`` ``+=`` the
-    result overflows.
+    Parameters
+    ----------
+    x : int64 ``[n, n_in, C]`` input codes (``x_frac`` fractional bits).
+    is_max : max pooling (else average).
+    pad_code : the code of a padded cell for max pooling (``pad_val``).
+    pool_width, stride, pad_left, n_out : the window geometry; window ``o`` covers the
+        padded pixels ``o * stride ... o * stride + pool_width - 1``.
+    count_pad : divide by ``pool_width`` instead of the pixels inside the input.
+    accum, result : ``FixedType.spec`` tuples of ``accum_t`` and ``res_T``.
+    out : int64 ``[n, n_out, C]``, filled.
+    counts : int64 ``[n, 2]``, ``+=`` the overflows named in :data:`POOL_COUNTERS` (the
+        casts to ``accum_t``: every sum of an average, the max's return value).
     """
+    run_blocks(_pool1d_batch_blocks, n_blocks(x.shape[0]), x, x_frac, is_max, pad_code, pool_width, stride, pad_left,
+               n_out, count_pad, accum, result, out, counts)
+
+
+@njit(cache=True, nogil=True)
+def _zeropad1d_batch_blocks(b0, b1, x, x_frac, pad_left, result, out, counts):
+    # the blocks b0 .. b1 - 1 of zeropad1d_batch
     n, n_in, c_n = x.shape
-    for s in nb.prange(n):
+    for s in range(b0 * BLOCK, min(b1 * BLOCK, n)):
         n_res = 0
         for i in range(out.shape[1]):
             for c in range(c_n):
@@ -105,3 +109,12 @@ def zeropad1d_batch(x, x_frac, pad_left, result, out, counts):
                 out[s, pad_left + i, c] = r
                 n_res += o
         counts[s, 0] += n_res
+
+
+def zeropad1d_batch(x, x_frac, pad_left, result, out, counts) -> None:
+    """``nnet::zeropad1d_cl``: ``out[s, pad_left + i, c] = res_T(x[s, i, c])``, zeros around.
+
+    ``out`` is ``[n, pad_left + n_in + pad_right, C]``; ``counts[n, 1]`` ``+=`` the
+    result overflows.
+    """
+    run_blocks(_zeropad1d_batch_blocks, n_blocks(x.shape[0]), x, x_frac, pad_left, result, out, counts)
