@@ -206,45 +206,20 @@ def _copy_for_cast(src, out):
 
 
 @njit(cache=True)
-def _floor_wrap_loop(src, d, lo, mask, out):
-    """``out[k]``: ``src[k] >> d`` wrapped into the codes ``[lo, lo + mask]`` (TRN and WRAP, as the
-    default ``ap_fixed<W, I>``); returns how many changed.
+def _cast_loop(src, d, rnd, conv, lo, hi, sat, out):
+    """``out[k]``: ``src[k] * 2**-d`` rounded with :func:`round_shift_branchless` (``rnd = conv = 0``: TRN),
+    then clamped to the codes ``[lo, hi]`` (``sat``: SAT) or wrapped into them (WRAP); returns how many changed.
 
-    ``((q - lo) & mask) + lo`` wraps into a signed (``lo = -2**(W-1)``) and an unsigned
-    (``lo = 0``) type alike, ``mask`` being ``2**W - 1``.
+    WRAP is ``((q - lo) & (2**W - 1)) + lo`` for a signed (``lo = -2**(W-1)``) and an
+    unsigned (``lo = 0``) type alike. ``sat`` is a literal at each call site (so is the TRN
+    call's ``rnd = conv = 0``): each call compiles to its own branch-free loop.
     """
     _copy_for_cast(src, out)
-    n_over = 0
-    for k in range(out.shape[0]):
-        q = out[k] >> d
-        c = ((q - lo) & mask) + lo
-        out[k] = c
-        n_over += c != q
-    return n_over
-
-
-@njit(cache=True)
-def _round_wrap_loop(src, d, rnd, conv, lo, mask, out):
-    """:func:`_floor_wrap_loop` with the rounding of :func:`round_shift_branchless` (``rnd``, ``conv``)."""
-    _copy_for_cast(src, out)
+    mask = hi - lo  # 2**W - 1
     n_over = 0
     for k in range(out.shape[0]):
         q = round_shift_branchless(out[k], d, rnd, conv)
-        c = ((q - lo) & mask) + lo
-        out[k] = c
-        n_over += c != q
-    return n_over
-
-
-@njit(cache=True)
-def _round_sat_loop(src, d, rnd, conv, lo, hi, out):
-    """``out[k]``: ``src[k] * 2**-d`` rounded with :func:`round_shift_branchless` (``rnd``, ``conv``: 0 for
-    TRN), clamped to ``[lo, hi]`` (SAT); returns how many changed."""
-    _copy_for_cast(src, out)
-    n_over = 0
-    for k in range(out.shape[0]):
-        q = round_shift_branchless(out[k], d, rnd, conv)
-        c = saturate(q, lo, hi)
+        c = saturate(q, lo, hi) if sat else ((q - lo) & mask) + lo
         out[k] = c
         n_over += c != q
     return n_over
@@ -258,9 +233,10 @@ def requantize_row(src, src_frac, dst, out):
     right shift of at most 62 bits with TRN/RND/RND_CONV, WRAP or SAT) take loops
     without branches on the data, which the compiler vectorises; everything else goes
     through :func:`requantize`. The roundings are values at run time, and WRAP is one
-    formula for signed and unsigned types, so there are three loops (TRN and WRAP, the
-    default ``ap_fixed<W, I>``, in the shortest; RND/RND_CONV and WRAP; any of the three
-    roundings and SAT) instead of one per rounding, overflow and signedness: each is a
+    formula for signed and unsigned types, so there are three loops (:func:`_cast_loop`:
+    TRN and WRAP, the default ``ap_fixed<W, I>``, in the shortest; RND/RND_CONV and WRAP;
+    any of the three roundings and SAT) instead of one per rounding, overflow and
+    signedness: each is a
     vectorised loop that LLVM compiles again inside every kernel casting a row, so each
     costs seconds of every first compilation.
     """
@@ -269,14 +245,14 @@ def requantize_row(src, src_frac, dst, out):
     if (0 <= d <= 62 and (rmode == 0 or rmode == 2 or rmode == 6) and width < 63
             and (omode == 0 or omode == 1 or (omode == 3 and not signed))):
         lo, hi = code_range(width, signed)
-        if omode == 0 and (rmode == 0 or d == 0):
-            return _floor_wrap_loop(src, d, lo, hi - lo, out)
+        if omode == 0 and (rmode == 0 or d == 0):  # the default ap_fixed<W, I>, in the shortest loop
+            return _cast_loop(src, d, 0, 0, lo, hi, False, out)
         dropped = d > 0  # with nothing dropped every mode is the floor
         rnd = np.int64(rmode == 2 and dropped)
         conv = np.int64(rmode == 6 and dropped)
         if omode == 0:
-            return _round_wrap_loop(src, d, rnd, conv, lo, hi - lo, out)
-        return _round_sat_loop(src, d, rnd, conv, lo, hi, out)
+            return _cast_loop(src, d, rnd, conv, lo, hi, False, out)
+        return _cast_loop(src, d, rnd, conv, lo, hi, True, out)
     n_over = 0
     for k in range(src.shape[0]):
         c, o = requantize(src[k], src_frac, dst)
