@@ -230,6 +230,60 @@ def _accumulate_prepared_plan(plan, x, x_frac, weight, w_frac, bias_acc, order, 
     return _wrap32_implementation(code)
 
 
+def accumulate_mod32(plan, x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, acc64):
+    """The accumulators of :func:`accumulate_prepared`'s 32-bit WRAP plan, left in ``scratch``'s int32 buffer.
+
+    For the plans :func:`mod32_plan` admits (inside kernels only). ``scratch[1]`` (int32
+    ``[n_out, B]``) then holds codes congruent modulo ``2**32`` to the exact sums: the raw
+    int32 sums where every product fits int32, else the int64 sums (in ``acc64``, int64
+    ``[n_out, B]``) already wrapped to ``accum_t``. ``accum_t`` has at most 32 bits, so
+    :func:`~fxsim.fixed.wrap_signed` of either is the ``accum_t`` code, and a caller that
+    reads the accumulators once (a fused recurrent cell) applies that cast itself instead
+    of a pass over every row.
+    """
+    raise NotImplementedError("accumulate_mod32 is compiled into fxsim's kernels")
+
+
+def mod32_plan(plan: int) -> bool:
+    """Whether :func:`accumulate_mod32` runs ``plan``: a fast WRAP plan in 32-bit lanes that counts nothing."""
+    p = fast_plan(plan)
+    return p is not None and p.lanes32 and not p.sat and not p.count
+
+
+@overload(accumulate_mod32, prefer_literal=True)
+def _accumulate_mod32_plan(plan, x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, acc64):
+    if not isinstance(plan, nbt.IntegerLiteral) or not mod32_plan(plan.literal_value):
+        raise TypingError("fxsim.kernels.dense_loops.accumulate_mod32 needs a compile-time constant plan that "
+                          f"mod32_plan admits (got {plan})")
+    p = fast_plan(plan.literal_value)
+    rnd = int(p.rounding == ROUND)
+    conv = int(p.rounding == ROUND_CONV)
+
+    def mod32(plan, x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, acc64):
+        weight32, wmax = wp
+        x32, acc32, groups = scratch
+        aw, af = accum[0], accum[1]
+        d = x_frac + w_frac - af
+        sh = 64 - aw
+        lo, hi = code_range(aw, True)
+        n_out = weight.shape[1]
+        n_b = acc32.shape[1]
+        if _load32(x, x32, wmax, _INT32_MAX - ((np.int64(1) << d) >> 1)):
+            for j in range(n_out):
+                bj = bias_acc[j]
+                for b in range(n_b):
+                    acc32[j, b] = bj
+            _mac_block(acc32, weight32, x32, d, rnd, conv, _MODULAR, sh, lo, hi, False, groups, 1)
+        else:
+            _init(acc64, bias_acc)
+            _mac_block(acc64, weight, x, d, rnd, conv, _MODULAR, sh, lo, hi, False, groups, 1)
+            for j in range(n_out):
+                for b in range(n_b):
+                    acc32[j, b] = wrap_signed(acc64[j, b], sh)
+
+    return mod32
+
+
 def prepared_weight(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(weight32, wmax)``: int32 weight codes and each input row's ``max_j |w[i, j]|`` (int64), made once per layer.
 

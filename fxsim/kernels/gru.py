@@ -28,14 +28,18 @@ from __future__ import annotations
 import numpy as np
 
 from fxsim._jit_cache import njit
+from fxsim.fixed import wrap_signed
 from fxsim.kernels.blocks import store_rows
 from fxsim.kernels.counters import Counted, recurrent_counters
+from fxsim.kernels.lut import lut_index_pow2
 from fxsim.kernels.recurrent_rows import (
     activate_row,
     add_products_row,
     block_buffers,
+    lut_shift,
     product_row,
     project_step,
+    project_step_mod32,
     sum_row,
 )
 
@@ -102,6 +106,96 @@ def gru_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, 
             store_rows(internals, s0, t, 11 * n, hin, n_b)
             store_rows(internals, s0, t, 12 * n, hc, n_b)
             store_rows(internals, s0, t, 13 * n, hf, n_b)
+        if return_sequences:
+            store_rows(out, s0, t, 0, hf, n_b)
+    if not return_sequences:
+        store_rows(out, s0, 0, 0, hf, n_b)
+
+
+@njit(cache=True, inline="always")
+def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, out, counts):
+    """:func:`gru_block` without its trace, one state row at a time, on int32 accumulators.
+
+    For the layers :func:`fxsim.kernels.recurrent.fused_cell` admits (every cast of the cell
+    a WRAP that drops bits by truncation or none, both tables of ``2**k`` entries) and
+    dense plans :func:`~fxsim.kernels.dense_loops.mod32_plan` admits. Both products leave
+    their sums in int32 (:func:`~fxsim.kernels.recurrent_rows.project_step_mod32`); each
+    row of the state (``n_b`` samples) then goes through the whole cell in five loops over
+    buffers of ``n_b`` values that stay in the first-level cache (z and r pre-activations
+    with their table indices, the two table reads, the reset product with the candidate's
+    pre-activation and index, the candidate's table read, the state update), each
+    accumulator cast to ``accum_t`` as it is read. The row-by-row cell makes a dozen passes
+    over rows of the whole block instead. The same codes and counts as :func:`gru_block`.
+    """
+    n, xs, zx, zh, h, zxf, zhf, hf, scratch = block_buffers(x, state, s0, args, 3, n_b)
+    af, rf, nb_ = args.accum[1], args.result[1], n * n_b
+    ax, ah = scratch[0][1], scratch[1][1]  # [3n, n_b] int32 accumulators of W x_t + b and U h + br
+    sha = 64 - args.accum[0]
+    shr = 64 - args.result[0]
+    t_r, t_a = args.recr_table, args.act_table
+    n_r, n_a = t_r.shape[0], t_a.shape[0]
+    eff_r = lut_shift(args.recr_kind, af, n_r)
+    eff_a = lut_shift(args.act_kind, af, n_a)
+    fz = af if af > 0 else 0  # (1 - z) is formed exactly with max(F_A, 0) fractional bits
+    one = np.int64(1) << fz
+    f1, f2 = af + fz, rf + af  # the two products of the state update
+    f = f1 if f1 > f2 else f2
+    s1, s2, dh = f - f1, f - f2, f - rf
+    gz = np.empty(n_b, dtype=np.int64)  # z, r: table index, then gate
+    gr = np.empty(n_b, dtype=np.int64)
+    hc = np.empty(n_b, dtype=np.int64)  # candidate: table index, then value
+    for t in range(x.shape[1]):
+        project_step_mod32(x, s0, t, xs, h, args, zx, zh, plan_x, plan_h, scratch)
+        o_pre = o_gate = c_gate = o_rh = o_hin = o_cand = c_cand = o_h = 0
+        for j in range(n):
+            xz, hz, xr, hr, xh, hh = ax[j], ah[j], ax[n + j], ah[n + j], ax[2 * n + j], ah[2 * n + j]
+            o = j * n_b
+            for b in range(n_b):  # z, r pre-activations and their table indices
+                q = wrap_signed(np.int64(xz[b]), sha) + wrap_signed(np.int64(hz[b]), sha)
+                c = wrap_signed(q, sha)
+                o_pre += c != q
+                iz, cz = lut_index_pow2(c, eff_r, n_r)
+                q = wrap_signed(np.int64(xr[b]), sha) + wrap_signed(np.int64(hr[b]), sha)
+                c = wrap_signed(q, sha)
+                o_pre += c != q
+                ir, cr = lut_index_pow2(c, eff_r, n_r)
+                gz[b] = iz
+                gr[b] = ir
+                c_gate += cz + cr
+            for b in range(n_b):  # the table reads (gathers: scalar)
+                e = t_r[np.uint64(gz[b])]
+                gz[b] = e >> 1
+                o_gate += e & 1
+                e = t_r[np.uint64(gr[b])]
+                gr[b] = e >> 1
+                o_gate += e & 1
+            for b in range(n_b):  # r * zh[h], the candidate pre-activation and its index
+                q = (gr[b] * wrap_signed(np.int64(hh[b]), sha)) >> af
+                c = wrap_signed(q, sha)
+                o_rh += c != q
+                q = wrap_signed(np.int64(xh[b]), sha) + c
+                c = wrap_signed(q, sha)
+                o_hin += c != q
+                ih, ch = lut_index_pow2(c, eff_a, n_a)
+                hc[b] = ih
+                c_cand += ch
+            for b in range(n_b):
+                e = t_a[np.uint64(hc[b])]
+                hc[b] = e >> 1
+                o_cand += e & 1
+            for b in range(n_b):  # h = hc * (1 - z) + h * z
+                q = (((hc[b] * (one - (gz[b] << (fz - af)))) << s1) + ((hf[o + b] * gz[b]) << s2)) >> dh
+                c = wrap_signed(q, shr)
+                o_h += c != q
+                hf[o + b] = c
+        counts[GRU.gate_preactivation] += o_pre
+        counts[GRU.gate_table_index_clip] += c_gate
+        counts[GRU.gate] += o_gate
+        counts[GRU.reset_hidden] += o_rh
+        counts[GRU.candidate_preactivation] += o_hin
+        counts[GRU.candidate_table_index_clip] += c_cand
+        counts[GRU.candidate] += o_cand
+        counts[GRU.h] += o_h
         if return_sequences:
             store_rows(out, s0, t, 0, hf, n_b)
     if not return_sequences:

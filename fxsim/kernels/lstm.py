@@ -27,14 +27,18 @@ from __future__ import annotations
 import numpy as np
 
 from fxsim._jit_cache import njit
+from fxsim.fixed import wrap_signed
 from fxsim.kernels.blocks import store_rows
 from fxsim.kernels.counters import Counted, recurrent_counters
+from fxsim.kernels.lut import lut_index_pow2
 from fxsim.kernels.recurrent_rows import (
     activate_row,
     add_products_row,
     block_buffers,
+    lut_shift,
     product_row,
     project_step,
+    project_step_mod32,
     start_state,
     sum_row,
 )
@@ -104,6 +108,100 @@ def lstm_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h,
             store_rows(internals, s0, t, 16 * n, c, n_b)
             store_rows(internals, s0, t, 17 * n, s, n_b)
             store_rows(internals, s0, t, 18 * n, hf, n_b)
+        if return_sequences:
+            store_rows(out, s0, t, 0, hf, n_b)
+    if not return_sequences:
+        store_rows(out, s0, 0, 0, hf, n_b)
+
+
+@njit(cache=True, inline="always")
+def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, out, counts):
+    """:func:`lstm_block` without its trace, one state row at a time, on int32 accumulators.
+
+    For the layers :func:`fxsim.kernels.recurrent.fused_cell` admits and dense plans
+    :func:`~fxsim.kernels.dense_loops.mod32_plan` admits, as :func:`fxsim.kernels.gru.gru_block_fused`:
+    per row of the state (``n_b`` samples), the four pre-activations with their table
+    indices, the four table reads, the cell state with its index, its table read and the
+    hidden state, in loops over buffers of ``n_b`` values. The same codes and counts as
+    :func:`lstm_block`.
+    """
+    n, xs, zx, zh, h, zxf, zhf, hf, scratch = block_buffers(x, state, s0, args, 4, n_b)
+    af, rf, nb_ = args.accum[1], args.result[1], n * n_b
+    ax, ah = scratch[0][1], scratch[1][1]  # [4n, n_b] int32 accumulators of W x_t + b and U h + br
+    c = start_state(state, 1, s0, n, n_b).reshape(nb_)  # the cell state: state[1] or zeros
+    sha = 64 - args.accum[0]
+    shr = 64 - args.result[0]
+    t_r, t_a = args.recr_table, args.act_table
+    n_r, n_a = t_r.shape[0], t_a.shape[0]
+    eff_r = lut_shift(args.recr_kind, af, n_r)
+    eff_a = lut_shift(args.act_kind, af, n_a)
+    eff_c = lut_shift(args.act_kind, rf, n_a)  # activation(c) is indexed from the result_t code
+    f = 2 * af if 2 * af > rf + af else rf + af  # c = g * i + c * f, aligned to the finer product
+    s1, s2, dc = f - 2 * af, f - (rf + af), f - rf
+    dh = 2 * af - rf  # h = o * activation(c)
+    g = np.empty((4, n_b), dtype=np.int64)  # i | f | candidate | o: table index, then value
+    s = np.empty(n_b, dtype=np.int64)  # activation(c): table index, then value
+    for t in range(x.shape[1]):
+        project_step_mod32(x, s0, t, xs, h, args, zx, zh, plan_x, plan_h, scratch)
+        o_pre = o_gate = c_gate = o_cand = c_cand = o_c = o_s = c_s = o_h = 0
+        for j in range(n):
+            o = j * n_b
+            for k in range(4):  # pre-activations i, f, c, o and their table indices
+                xk, hk, gk = ax[k * n + j], ah[k * n + j], g[k]
+                eff = eff_a if k == 2 else eff_r
+                n_t = n_a if k == 2 else n_r
+                n_clip = 0
+                for b in range(n_b):
+                    q = wrap_signed(np.int64(xk[b]), sha) + wrap_signed(np.int64(hk[b]), sha)
+                    v = wrap_signed(q, sha)
+                    o_pre += v != q
+                    idx, cl = lut_index_pow2(v, eff, n_t)
+                    gk[b] = idx
+                    n_clip += cl
+                if k == 2:
+                    c_cand += n_clip
+                else:
+                    c_gate += n_clip
+            for k in range(4):  # the table reads (gathers: scalar)
+                gk = g[k]
+                tk = t_a if k == 2 else t_r
+                n_over = 0
+                for b in range(n_b):
+                    e = tk[np.uint64(gk[b])]
+                    gk[b] = e >> 1
+                    n_over += e & 1
+                if k == 2:
+                    o_cand += n_over
+                else:
+                    o_gate += n_over
+            gi, gf, gg = g[0], g[1], g[2]
+            for b in range(n_b):  # c = g * i + c * f, and the index of activation(c)
+                q = (((gg[b] * gi[b]) << s1) + ((c[o + b] * gf[b]) << s2)) >> dc
+                v = wrap_signed(q, shr)
+                o_c += v != q
+                c[o + b] = v
+                idx, cl = lut_index_pow2(v, eff_c, n_a)
+                s[b] = idx
+                c_s += cl
+            for b in range(n_b):
+                e = t_a[np.uint64(s[b])]
+                s[b] = e >> 1
+                o_s += e & 1
+            go = g[3]
+            for b in range(n_b):  # h = o * activation(c)
+                q = (go[b] * s[b]) >> dh
+                v = wrap_signed(q, shr)
+                o_h += v != q
+                hf[o + b] = v
+        counts[LSTM.gate_preactivation] += o_pre
+        counts[LSTM.gate_table_index_clip] += c_gate
+        counts[LSTM.gate] += o_gate
+        counts[LSTM.candidate_table_index_clip] += c_cand
+        counts[LSTM.candidate] += o_cand
+        counts[LSTM.c] += o_c
+        counts[LSTM.c_table_index_clip] += c_s
+        counts[LSTM.c_activation] += o_s
+        counts[LSTM.h] += o_h
         if return_sequences:
             store_rows(out, s0, t, 0, hf, n_b)
     if not return_sequences:

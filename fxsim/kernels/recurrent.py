@@ -23,9 +23,11 @@ from fxsim.kernels import dense as dk
 from fxsim.kernels import lut
 from fxsim.kernels.blocks import BLOCK, n_blocks
 from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
+from fxsim.kernels.dense_loops import mod32_plan
 from fxsim.kernels.dense_plan import accumulation_plan
-from fxsim.kernels.gru import GRU_COUNTED, GRU_COUNTERS, GRU_TRACE, gru_block
-from fxsim.kernels.lstm import LSTM_COUNTED, LSTM_COUNTERS, LSTM_TRACE, lstm_block
+from fxsim.fixed.types import Overflow, Rounding
+from fxsim.kernels.gru import GRU_COUNTED, GRU_COUNTERS, GRU_TRACE, gru_block, gru_block_fused
+from fxsim.kernels.lstm import LSTM_COUNTED, LSTM_COUNTERS, LSTM_TRACE, lstm_block, lstm_block_fused
 from fxsim.kernels.recurrent_rows import ACTIVATIONS, CellArgs, accum_table
 from fxsim._threads import run_blocks
 
@@ -179,6 +181,7 @@ class Prepared:
     act_kind: int
     weight_p: tuple  # (int32 codes, max |w| per input row) of weight and recurrent_weight, prepared_weight
     recurrent_weight_p: tuple
+    fused: bool = False  # the cell runs as one loop per step (fused_cell)
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -232,7 +235,37 @@ def prepare(spec: RecurrentSpec, *, static_only: bool = False) -> Prepared:
         table_recr=table(spec.recurrent_activation), table_act=table(spec.activation),
         recr_kind=ACTIVATIONS[spec.recurrent_activation], act_kind=ACTIVATIONS[spec.activation],
         weight_p=dk.prepared_weight(weight), recurrent_weight_p=dk.prepared_weight(recurrent_weight),
+        fused=fused_cell(spec),
     )
+
+
+def _truncating_wrap(t: FixedType, drop: int) -> bool:
+    # a cast the fused cells compute as wrap_signed(v >> drop): signed WRAP, narrower than 63 bits,
+    # and TRN or no bits dropped (as recurrent_rows._trn_wrap; every other cast needs requantize_row)
+    return (t.signed and t.width < 63 and t.overflow == Overflow.WRAP and 0 <= drop <= 62
+            and (t.rounding == Rounding.TRN or drop == 0))
+
+
+def fused_cell(spec: RecurrentSpec) -> bool:
+    """Whether the layer's cell may run fused (``gru_block_fused`` / ``lstm_block_fused``).
+
+    Decided from the types alone, once per layer: every cast of the cell after the two
+    dense products must be a truncating WRAP (:func:`_truncating_wrap`; ap_fixed's
+    default modes) and both activations sigmoid or tanh tables of ``2**k`` entries.
+    Other layers run the row-by-row cells, which handle every mode.
+    """
+    a, r = spec.accum_t, spec.result_t
+    n = int(spec.table_size)
+    if spec.recurrent_activation == "relu" or spec.activation == "relu" or n & (n - 1):
+        return False
+    if not _truncating_wrap(a, 0):  # the gate pre-activations: accum_t(a + b)
+        return False
+    if spec.cell == "gru":
+        fz = max(a.frac, 0)
+        f = max(a.frac + fz, r.frac + a.frac)
+        return _truncating_wrap(a, a.frac) and _truncating_wrap(r, f - r.frac)  # r * zh[h]; the new state
+    f = max(2 * a.frac, r.frac + a.frac)
+    return _truncating_wrap(r, f - r.frac) and _truncating_wrap(r, 2 * a.frac - r.frac)  # c; h = o * s(c)
 
 
 # --- running a layer ----------------------------------------------------------------------------
@@ -240,7 +273,8 @@ def prepare(spec: RecurrentSpec, *, static_only: bool = False) -> Prepared:
 
 def recurrent_forward(lstm, x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
                       recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
-                      weight_p, recurrent_weight_p, return_sequences, trace, count, out, internals, counts):
+                      weight_p, recurrent_weight_p, return_sequences, trace, count, out, internals, counts,
+                      fused=False):
     """``nnet::lstm_stack`` (``lstm``) or ``nnet::gru_stack`` for a batch, blocks of ``BLOCK`` samples in parallel.
 
     Parameters
@@ -260,6 +294,9 @@ def recurrent_forward(lstm, x, state, x_frac, weight, w_frac, recurrent_weight, 
         else any ``[n, ...]`` array (untouched).
     counts : int64 ``[n_blocks(n), n counters]``, overflow counts per block (added to;
         columns as the cell's counters).
+    fused : the layer's types admit the fused cell (:func:`fused_cell`); it runs where
+        nothing is traced and both dense plans count nothing
+        (:func:`~fxsim.kernels.dense_loops.mod32_plan`), else the row-by-row cell.
 
     Runs the cell's kernel for the accumulation plans of its two dense products
     (:func:`forward_kernel`), so a model compiles only its own cell and loops, over the
@@ -267,15 +304,20 @@ def recurrent_forward(lstm, x, state, x_frac, weight, w_frac, recurrent_weight, 
     """
     plan_x = accumulation_plan(x_frac, w_frac, accum, order_x.shape[0] == 0, count)
     plan_h = accumulation_plan(result[1], rw_frac, accum, order_h.shape[0] == 0, count)
-    kernel = forward_kernel("lstm" if lstm else "gru", plan_x, plan_h)
+    # the fused cells keep no trace and take the dense sums in int32 (dense_loops.mod32_plan)
+    fused = bool(fused) and not trace and mod32_plan(plan_x) and mod32_plan(plan_h)
+    kernel = forward_kernel("lstm" if lstm else "gru", plan_x, plan_h, fused)
     run_blocks(kernel, n_blocks(x.shape[0]), x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
                recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
                weight_p, recurrent_weight_p, return_sequences, trace, out, internals, counts)
 
 
 @functools.cache
-def forward_kernel(cell: str, plan_x: int, plan_h: int):
+def forward_kernel(cell: str, plan_x: int, plan_h: int, fused: bool = False):
     """The kernel of one cell (``"gru"``, ``"lstm"``) with the given dense accumulation plans.
+
+    ``fused``: the cell's one-loop form (:func:`fused_cell`), else its row-by-row form;
+    a constant of the kernel like the plans, so only one form is compiled.
 
     ``kernel(b0, b1, x, state, ...)`` runs the blocks ``b0 .. b1 - 1`` of the batch
     (arguments as :func:`recurrent_forward`'s) and releases the GIL. The plans
@@ -299,9 +341,14 @@ def forward_kernel(cell: str, plan_x: int, plan_h: int):
             args = CellArgs(x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc, recurrent_bias_acc,
                             order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
                             weight_p, recurrent_weight_p)
-            if lstm:  # a constant of the kernel: numba removes the other cell's branch before compiling
+            # lstm and fused are constants of the kernel: numba removes the other branches before compiling
+            if lstm and fused:
+                lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, out, counts[blk])
+            elif lstm:
                 lstm_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, out, internals,
                            counts[blk])
+            elif fused:
+                gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, out, counts[blk])
             else:
                 gru_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, out, internals,
                           counts[blk])
@@ -361,7 +408,7 @@ def run(spec: RecurrentSpec, prepared: Prepared, x: np.ndarray, trace: bool = Fa
                     p.table_recr, p.table_act, p.recr_kind, p.act_kind, p.weight_p, p.recurrent_weight_p)
     state = _NO_STATE if initial_state is None else np.ascontiguousarray(np.stack(initial_state))
     recurrent_forward(spec.cell == "lstm", x, state, *args, bool(spec.return_sequences), bool(trace), bool(count),
-                      out, internals, counts)
+                      out, internals, counts, p.fused)
     totals = dict(zip(cell.counters, counts.sum(axis=0)))
     per_step = n * steps
     overflows = {

@@ -20,6 +20,7 @@ from fxsim.fixed import FixedType, requantize_row, wrap_signed
 from fxsim.kernels.blocks import STEPS_PER_LOAD, load_block, step_input
 from fxsim.kernels.counters import RECURRENT_DENSE_COUNTERS, counter_index
 from fxsim.kernels.dense import cast_with_flags, dense_accumulate_prepared, dense_scratch
+from fxsim.kernels.dense_loops import accumulate_mod32
 from fxsim.kernels.lut import lut_index, lut_index_pow2
 
 #: Activation codes the kernels take (``nnet::activation::<name>``).
@@ -106,6 +107,21 @@ def project_step(x, s0, t, xs, h, args, zx, zh, counts, plan_x, plan_h, scratch)
                               args.recurrent_weight_p, scratch[1])
 
 
+@njit(cache=True, inline="always")
+def project_step_mod32(x, s0, t, xs, h, args, zx, zh, plan_x, plan_h, scratch):
+    """:func:`project_step` for the fused cells: both products' accumulators left in int32
+    (``scratch[0][1]``, ``scratch[1][1]``, ``[n_gates * n_state, n_b]``), congruent modulo
+    ``2**32`` to the exact sums (:func:`~fxsim.kernels.dense_loops.accumulate_mod32`); the
+    cell casts each to ``accum_t`` as it reads it. ``zx``, ``zh`` are the int64 fallbacks'
+    buffers. Both plans count nothing, so there is no counter to add to.
+    """
+    xt = step_input(x, s0, t, xs)
+    accumulate_mod32(plan_x, xt, args.x_frac, args.weight, args.w_frac, args.bias_acc, args.accum, args.weight_p,
+                     scratch[0], zx)
+    accumulate_mod32(plan_h, h, args.result[1], args.recurrent_weight, args.rw_frac, args.recurrent_bias_acc,
+                     args.accum, args.recurrent_weight_p, scratch[1], zh)
+
+
 def accum_table(table: np.ndarray, table_t: FixedType, accum_t: FixedType) -> np.ndarray:
     """A lookup table's entries cast to ``accum_t`` (``nnet::activation`` returns ``accum_t(table[i])``).
 
@@ -162,6 +178,17 @@ def activate_row(v, v_frac, kind, table, accum, out):
         out[k] = entry >> 1
         n_over += entry & 1
     return n_over, n_clip
+
+
+@njit(cache=True, inline="always")
+def lut_shift(kind, v_frac, n_table):
+    """``frac + range_shift - log2(N)``: the shift :func:`~fxsim.kernels.lut.lut_index_pow2` takes for
+    codes with ``v_frac`` fractional bits and a table of ``N = 2**k`` entries (``kind``: ``SIGMOID``
+    or ``TANH``)."""
+    k2 = 0
+    while (1 << k2) < n_table:
+        k2 += 1
+    return v_frac + (4 if kind == SIGMOID else 3) - k2
 
 
 @njit(cache=True)
