@@ -1,0 +1,99 @@
+"""The fused GRU/LSTM cells give the row-by-row cells' codes and counts, and run only where they apply.
+
+The fused cells (``gru_block_fused`` / ``lstm_block_fused``) compute each state row through
+the whole cell on the dense products' int32 sums; they are chosen per layer from its types
+(:func:`fxsim.kernels.recurrent.fused_cell`). The row-by-row cells, which handle every
+mode, are the reference here (tests/csim proves them against hls4ml's C simulation).
+Narrow types make every cast of the cell wrap somewhere; wide weights make the dense
+products leave int32, so the int64 fallback of ``accumulate_mod32`` runs too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from fxsim.fixed import FixedType
+from fxsim.ir import RecurrentSpec
+from fxsim.kernels import recurrent
+
+pytestmark = pytest.mark.core
+
+
+def _spec(cell: str, accum: str, result: str, weight: str = "ap_fixed<8,3>", n_in: int = 5, n: int = 6,
+          steps: int = 7, table_size: int = 1024, seed: int = 0, **kw) -> RecurrentSpec:
+    rng = np.random.default_rng(seed)
+    k = 4 if cell == "lstm" else 3
+    wt = FixedType.parse(weight)
+    at, rt = FixedType.parse(accum), FixedType.parse(result)
+    lim = 1 << (wt.width - 1)
+    w = lambda *shape: rng.integers(-lim, lim, shape, dtype=np.int64)  # noqa: E731
+    return RecurrentSpec(
+        name=f"{cell}_test", cell=cell, input_t=rt, n_timesteps=steps,
+        weight=w(n_in, k * n), recurrent_weight=w(n, k * n), bias=w(k * n),
+        recurrent_bias=np.zeros(k * n, dtype=np.int64) if cell == "lstm" else w(k * n),
+        weight_t=wt, recurrent_weight_t=wt, bias_t=wt, recurrent_bias_t=wt,
+        accum_t=at, result_t=rt, table_t=FixedType.parse("ap_fixed<18,8>"), table_size=table_size,
+        activation="tanh", recurrent_activation="sigmoid", **kw)
+
+
+def _both(spec: RecurrentSpec, n_samples: int = 300, scale: float = 4.0, initial_state=None):
+    t = spec.input_t
+    x = np.random.default_rng(1).normal(0.0, scale, (n_samples, spec.n_timesteps, spec.n_in))
+    codes = np.clip(np.round(x * 2.0**t.frac), t.min_code, t.max_code).astype(np.int64)
+    p = recurrent.prepare(spec)
+    assert p.fused
+    fused = recurrent.run_recurrent(spec, codes, count=False, prepared=p, initial_state=initial_state)
+    rows = recurrent.run_recurrent(spec, codes, count=False, prepared=dataclasses.replace(p, fused=False),
+                                   initial_state=initial_state)
+    return fused, rows
+
+
+CASES = [
+    ("gru", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<8,3>"),  # the zoo's default types
+    ("gru", "ap_fixed<10,3>", "ap_fixed<8,2>", "ap_fixed<8,3>"),  # every cast of the cell wraps
+    ("gru", "ap_fixed<28,10>", "ap_fixed<24,8>", "ap_fixed<24,6>"),  # products beyond int32: int64 fallback
+    ("lstm", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<8,3>"),
+    ("lstm", "ap_fixed<9,3>", "ap_fixed<9,3>", "ap_fixed<8,3>"),
+    ("lstm", "ap_fixed<28,10>", "ap_fixed<28,10>", "ap_fixed<24,6>"),
+]
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("cell, accum, result, weight", CASES)
+def test_fused_cell_matches_the_row_cell(cell, accum, result, weight, return_sequences):
+    if cell == "lstm":
+        result = accum  # hls4ml's LSTM compiles only with input, accum_t and result_t alike
+    spec = _spec(cell, accum, result, weight, return_sequences=return_sequences)
+    fused, rows = _both(spec)
+    np.testing.assert_array_equal(fused.out, rows.out)
+    assert fused.overflows == rows.overflows
+    if "<16,6>" not in accum:  # the narrow and wide cases do overflow somewhere in the cell
+        assert sum(v[0] for q, v in fused.overflows.items() if "table" not in q) > 0
+
+
+def test_fused_cell_from_initial_states():
+    spec = _spec("lstm", "ap_fixed<12,4>", "ap_fixed<12,4>")
+    rng = np.random.default_rng(5)
+    states = tuple(rng.integers(-2000, 2000, (300, spec.n_state), dtype=np.int64) for _ in range(2))
+    fused, rows = _both(spec, initial_state=states)
+    np.testing.assert_array_equal(fused.out, rows.out)
+    assert fused.overflows == rows.overflows
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_fused_cell_only_for_truncating_wrap_and_pow2_tables(cell):
+    base = _spec(cell, "ap_fixed<16,6>", "ap_fixed<16,6>")
+    assert recurrent.fused_cell(base)
+    for change in (dict(accum_t=FixedType.parse("ap_fixed<16,6,AP_TRN,AP_SAT>")),
+                   dict(result_t=FixedType.parse("ap_fixed<16,6,AP_RND_CONV,AP_WRAP>")),
+                   dict(accum_t=FixedType.parse("ap_ufixed<16,6>")),
+                   dict(activation="relu"),
+                   dict(table_size=1000)):
+        assert not recurrent.fused_cell(dataclasses.replace(base, **change)), change
+    # an accum_t that rounds: the GRU's reset product r * zh drops bits into accum_t; the LSTM
+    # casts nothing to accum_t that drops bits (pre-activations are sums, table entries cast once)
+    rnd = dataclasses.replace(base, accum_t=FixedType.parse("ap_fixed<16,6,AP_RND,AP_WRAP>"))
+    assert recurrent.fused_cell(rnd) == (cell == "lstm")
