@@ -260,26 +260,12 @@ def _accumulate_mod32_plan(plan, x, x_frac, weight, w_frac, bias_acc, accum, wp,
     conv = int(p.rounding == ROUND_CONV)
 
     def mod32(plan, x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, acc64):
-        weight32, wmax = wp
-        x32, acc32, groups = scratch
-        aw, af = accum[0], accum[1]
-        d = x_frac + w_frac - af
-        sh = 64 - aw
-        lo, hi = code_range(aw, True)
-        n_out = weight.shape[1]
-        n_b = acc32.shape[1]
-        if _load32(x, x32, wmax, _INT32_MAX - ((np.int64(1) << d) >> 1)):
-            for j in range(n_out):
-                bj = bias_acc[j]
-                for b in range(n_b):
-                    acc32[j, b] = bj
-            _mac_block(acc32, weight32, x32, d, rnd, conv, _MODULAR, sh, lo, hi, False, groups, 1)
-        else:
-            _init(acc64, bias_acc)
-            _mac_block(acc64, weight, x, d, rnd, conv, _MODULAR, sh, lo, hi, False, groups, 1)
-            for j in range(n_out):
-                for b in range(n_b):
-                    acc32[j, b] = wrap_signed(acc64[j, b], sh)
+        acc32 = scratch[1]
+        if not _sums32(x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, rnd, conv, acc64):
+            sh = 64 - accum[0]
+            for j in range(acc32.shape[0]):
+                for b in range(acc32.shape[1]):
+                    acc32[j, b] = wrap_signed(acc64[j, b], sh)  # accum_t has at most 32 bits: fits
 
     return mod32
 
@@ -321,6 +307,34 @@ def _load32(x, x32, wmax, limit):
     return ok
 
 
+@njit(cache=True, inline="always")
+def _sums32(x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, rnd, conv, acc64):
+    """The sums of the fast WRAP plan without counting, before their cast to ``accum_t``.
+
+    Where every product of the block fits int32 (:func:`_load32`), sums in 32-bit lanes
+    into ``scratch[1]`` (int32 ``[n_out, B]``) and returns True: the partial sums wrap
+    modulo ``2**32`` and ``accum_t`` has at most 32 bits, so WRAP of the int32 sum is WRAP
+    of the exact sum. Else sums the int64 codes into ``acc64`` (modulo ``2**64``, as exact
+    for the WRAP) and returns False. ``rnd, conv`` are constants of the callers.
+    """
+    weight32, wmax = wp
+    x32, acc32, groups = scratch
+    aw, af = accum[0], accum[1]
+    d = x_frac + w_frac - af
+    sh = 64 - aw
+    lo, hi = code_range(aw, True)
+    if _load32(x, x32, wmax, _INT32_MAX - ((np.int64(1) << d) >> 1)):
+        for j in range(weight.shape[1]):
+            bj = bias_acc[j]
+            for b in range(acc32.shape[1]):
+                acc32[j, b] = bj
+        _mac_block(acc32, weight32, x32, d, rnd, conv, _MODULAR, sh, lo, hi, False, groups, 1)
+        return True
+    _init(acc64, bias_acc)
+    _mac_block(acc64, weight, x, d, rnd, conv, _MODULAR, sh, lo, hi, False, groups, 1)
+    return False
+
+
 def _wrap32_implementation(code: int):
     """The fast WRAP plan in 32-bit lanes without counting, on prepared weights and hoisted buffers."""
     p = fast_plan(code)
@@ -328,30 +342,15 @@ def _wrap32_implementation(code: int):
     conv = int(p.rounding == ROUND_CONV)
 
     def wrap32(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts, wp, scratch):
-        weight32, wmax = wp
-        x32, acc32, groups = scratch
-        aw, af = accum[0], accum[1]
-        d = x_frac + w_frac - af
-        sh = 64 - aw
-        lo, hi = code_range(aw, True)
-        n_out = weight.shape[1]
-        n_b = acc.shape[1]
-        if _load32(x, x32, wmax, _INT32_MAX - ((np.int64(1) << d) >> 1)):
-            # Every product fits int32; the partial sums wrap modulo 2**32, and accum_t has at most
-            # 32 bits, so WRAP of the int32 sum is WRAP of the exact sum.
-            for j in range(n_out):
-                bj = bias_acc[j]
-                for b in range(n_b):
-                    acc32[j, b] = bj
-            _mac_block(acc32, weight32, x32, d, rnd, conv, _MODULAR, sh, lo, hi, False, groups, 1)
-            for j in range(n_out):
-                for b in range(n_b):
+        acc32 = scratch[1]
+        sh = 64 - accum[0]
+        if _sums32(x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, rnd, conv, acc):
+            for j in range(acc.shape[0]):
+                for b in range(acc.shape[1]):
                     acc[j, b] = wrap_signed(np.int64(acc32[j, b]), sh)
         else:
-            _init(acc, bias_acc)
-            _mac_block(acc, weight, x, d, rnd, conv, _MODULAR, sh, lo, hi, False, groups, 1)
-            for j in range(n_out):
-                for b in range(n_b):
+            for j in range(acc.shape[0]):
+                for b in range(acc.shape[1]):
                     acc[j, b] = wrap_signed(acc[j, b], sh)
 
     return wrap32

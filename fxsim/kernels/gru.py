@@ -36,6 +36,7 @@ from fxsim.kernels.recurrent_rows import (
     activate_row,
     add_products_row,
     block_buffers,
+    gather_row,
     lut_shift,
     product_row,
     project_step,
@@ -162,13 +163,7 @@ def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, o
                 gz[b] = iz
                 gr[b] = ir
                 c_gate += cz + cr
-            for b in range(n_b):  # the table reads (gathers: scalar)
-                e = t_r[np.uint64(gz[b])]
-                gz[b] = e >> 1
-                o_gate += e & 1
-                e = t_r[np.uint64(gr[b])]
-                gr[b] = e >> 1
-                o_gate += e & 1
+            o_gate += gather_row(t_r, gz) + gather_row(t_r, gr)
             for b in range(n_b):  # r * zh[h], the candidate pre-activation and its index
                 q = (gr[b] * wrap_signed(np.int64(hh[b]), sha)) >> af
                 c = wrap_signed(q, sha)
@@ -179,10 +174,7 @@ def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, o
                 ih, ch = lut_index_pow2(c, eff_a, n_a)
                 hc[b] = ih
                 c_cand += ch
-            for b in range(n_b):
-                e = t_a[np.uint64(hc[b])]
-                hc[b] = e >> 1
-                o_cand += e & 1
+            o_cand += gather_row(t_a, hc)
             for b in range(n_b):  # h = hc * (1 - z) + h * z
                 q = (((hc[b] * (one - (gz[b] << (fz - af)))) << s1) + ((hf[o + b] * gz[b]) << s2)) >> dh
                 c = wrap_signed(q, shr)

@@ -35,6 +35,7 @@ from fxsim.kernels.recurrent_rows import (
     activate_row,
     add_products_row,
     block_buffers,
+    gather_row,
     lut_shift,
     product_row,
     project_step,
@@ -162,18 +163,8 @@ def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, 
                     c_cand += n_clip
                 else:
                     c_gate += n_clip
-            for k in range(4):  # the table reads (gathers: scalar)
-                gk = g[k]
-                tk = t_a if k == 2 else t_r
-                n_over = 0
-                for b in range(n_b):
-                    e = tk[np.uint64(gk[b])]
-                    gk[b] = e >> 1
-                    n_over += e & 1
-                if k == 2:
-                    o_cand += n_over
-                else:
-                    o_gate += n_over
+            o_gate += gather_row(t_r, g[0]) + gather_row(t_r, g[1]) + gather_row(t_r, g[3])
+            o_cand += gather_row(t_a, g[2])
             gi, gf, gg = g[0], g[1], g[2]
             for b in range(n_b):  # c = g * i + c * f, and the index of activation(c)
                 q = (((gg[b] * gi[b]) << s1) + ((c[o + b] * gf[b]) << s2)) >> dc
@@ -183,10 +174,7 @@ def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, 
                 idx, cl = lut_index_pow2(v, eff_c, n_a)
                 s[b] = idx
                 c_s += cl
-            for b in range(n_b):
-                e = t_a[np.uint64(s[b])]
-                s[b] = e >> 1
-                o_s += e & 1
+            o_s += gather_row(t_a, s)
             go = g[3]
             for b in range(n_b):  # h = o * activation(c)
                 q = (go[b] * s[b]) >> dh

@@ -191,6 +191,18 @@ def lut_shift(kind, v_frac, n_table):
     return v_frac + (4 if kind == SIGMOID else 3) - k2
 
 
+@njit(cache=True, inline="always")
+def gather_row(table, row):
+    """``row[b] = table[row[b]]``'s code for indices ``row`` into a table packed by :func:`accum_table`;
+    returns how many entries overflowed ``accum_t`` (a gather: the loop stays scalar)."""
+    n_over = 0
+    for b in range(row.shape[0]):
+        e = table[np.uint64(row[b])]  # index in [0, N): unsigned, so no negative-index wraparound
+        row[b] = e >> 1
+        n_over += e & 1
+    return n_over
+
+
 @njit(cache=True)
 def _trn_wrap(src_frac, t):
     """``(fast, d, sh)``: whether ``t(v * 2**-src_frac)`` is ``wrap_signed(v >> d, sh)`` (a signed WRAP
