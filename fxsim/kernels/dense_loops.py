@@ -407,6 +407,22 @@ def _fast_implementation(code: int):
     # arithmetic wraps modulo 2**64, so without counting one cast of the whole sum is exact.
     check_fit = sat or count
 
+    if not check_fit and not lanes32:
+        # WRAP, nothing counted, 64-bit lanes: the sums modulo 2**64, one cast each; the same codes as
+        # `fast` below takes for this plan, without compiling its fit scans and int32 branch
+        def wrap64(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts):
+            aw, af = accum[0], accum[1]
+            sh = 64 - aw
+            lo, hi = code_range(aw, True)
+            _init(acc, bias_acc)
+            groups = np.ones((weight.shape[1] + GROUP - 1) // GROUP, dtype=np.int64)
+            _mac_block(acc, weight, x, x_frac + w_frac - af, rnd, conv, _MODULAR, sh, lo, hi, False, groups, 1)
+            for j in range(acc.shape[0]):
+                for b in range(acc.shape[1]):
+                    acc[j, b] = wrap_signed(acc[j, b], sh)
+
+        return wrap64
+
     def fast(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts):
         aw, af = accum[0], accum[1]
         d = x_frac + w_frac - af
