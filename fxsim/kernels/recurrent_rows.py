@@ -1,12 +1,10 @@
 """Row operations of the LSTM and GRU cells (``nnet_recurrent.h``, ``nnet_recr_activations.h``).
 
 Each takes rows of codes of one block (samples innermost, :mod:`fxsim.kernels.blocks`),
-writes its result cast to the given type and returns how many values overflowed. The
-row operations proper (:func:`activate_row`, :func:`sum_row`, :func:`product_row`,
-:func:`add_products_row`) are plain numba functions, compiled once each: inlined at numba's
-level, each call site copied their every loop (the LSTM cell has four activations), which
-doubled the cell's compile time for no speed (each runs over a whole row). The block
-helpers and the fused cells' pieces are inlined.
+writes its result cast to the given type and returns how many values overflowed. They
+are inlined into the cells, which then link :func:`~fxsim.fixed.requantize_row` once
+(every compiled numba function is optimised and compiled to machine code again with all
+it calls).
 The activations are ``nnet::activation::{sigmoid,tanh,relu}``: lookup tables already cast
 to ``accum_t`` (:func:`accum_table`), or relu.
 """
@@ -135,7 +133,7 @@ def accum_table(table: np.ndarray, table_t: FixedType, accum_t: FixedType) -> np
     return 2 * codes + over  # |code| < 2**61, so this fits
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def activate_row(v, v_frac, kind, table, accum, out):
     """``nnet::activation::<kind><data_T, accum_t>`` on a row of codes, into ``out``.
 
@@ -216,7 +214,7 @@ def _trn_wrap(src_frac, t):
     return fast, d, 64 - width
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
     """``out = result_t(a1*b1 + a2*b2)`` per element, the sum exact (C++ evaluates the expression exactly).
 
@@ -251,7 +249,7 @@ def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
     return requantize_row(out, f, result, out)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sum_row(a, b, frac, t, out):
     """``out = t(a + b)`` per element for codes with ``frac`` fractional bits; returns the overflow count."""
     fast, d, sh = _trn_wrap(frac, t)
@@ -268,7 +266,7 @@ def sum_row(a, b, frac, t, out):
     return requantize_row(out, frac, t, out)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def product_row(a, b, frac, t, out):
     """``out = t(a * b)`` per element, the product having ``frac`` fractional bits; returns the overflow count."""
     fast, d, sh = _trn_wrap(frac, t)
