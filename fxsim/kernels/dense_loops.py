@@ -18,7 +18,7 @@ from numba.extending import overload
 from fxsim._jit_cache import njit
 from fxsim.fixed import code_range, narrow_like, requantize, round_shift_branchless, saturate, wrap_signed
 from fxsim.kernels.blocks import copy_as, copy_into, row_max_abs
-from fxsim.kernels.dense_plan import EXACT, ORDERED, ROUND, ROUND_CONV, fast_plan
+from fxsim.kernels.dense_plan import EXACT, ORDERED, ROUND, ROUND_CONV, fast_plan, runs_prepared
 
 #: Outputs per group in the accumulation loops (and per "can it overflow" decision).
 GROUP = 4
@@ -223,7 +223,7 @@ def _accumulate_prepared_plan(plan, x, x_frac, weight, w_frac, bias_acc, order, 
                           f"(got {plan})")
     code = plan.literal_value
     p = fast_plan(code)
-    if p is None or not p.lanes32 or p.sat or p.count:
+    if p is None or not p.wrap32:
         def other(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts, wp, scratch):
             accumulate(plan, x, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts)
         return other
@@ -233,8 +233,8 @@ def _accumulate_prepared_plan(plan, x, x_frac, weight, w_frac, bias_acc, order, 
 def accumulate_mod32(plan, x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, acc64):
     """The accumulators of :func:`accumulate_prepared`'s 32-bit WRAP plan, left in ``scratch``'s int32 buffer.
 
-    For the plans :func:`mod32_plan` admits (inside kernels only). ``scratch[1]`` (int32
-    ``[n_out, B]``) then holds codes congruent modulo ``2**32`` to the exact sums: the raw
+    For the plans :func:`~fxsim.kernels.dense_plan.runs_prepared` admits (inside kernels only).
+    ``scratch[1]`` (int32 ``[n_out, B]``) then holds codes congruent modulo ``2**32`` to the exact sums: the raw
     int32 sums where every product fits int32, else the int64 sums (in ``acc64``, int64
     ``[n_out, B]``) already wrapped to ``accum_t``. ``accum_t`` has at most 32 bits, so
     :func:`~fxsim.fixed.wrap_signed` of either is the ``accum_t`` code, and a caller that
@@ -244,17 +244,11 @@ def accumulate_mod32(plan, x, x_frac, weight, w_frac, bias_acc, accum, wp, scrat
     raise NotImplementedError("accumulate_mod32 is compiled into fxsim's kernels")
 
 
-def mod32_plan(plan: int) -> bool:
-    """Whether :func:`accumulate_mod32` runs ``plan``: a fast WRAP plan in 32-bit lanes that counts nothing."""
-    p = fast_plan(plan)
-    return p is not None and p.lanes32 and not p.sat and not p.count
-
-
 @overload(accumulate_mod32, prefer_literal=True)
 def _accumulate_mod32_plan(plan, x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, acc64):
-    if not isinstance(plan, nbt.IntegerLiteral) or not mod32_plan(plan.literal_value):
+    if not isinstance(plan, nbt.IntegerLiteral) or not runs_prepared(plan.literal_value):
         raise TypingError("fxsim.kernels.dense_loops.accumulate_mod32 needs a compile-time constant plan that "
-                          f"mod32_plan admits (got {plan})")
+                          f"runs_prepared admits (got {plan})")
     p = fast_plan(plan.literal_value)
     rnd = int(p.rounding == ROUND)
     conv = int(p.rounding == ROUND_CONV)

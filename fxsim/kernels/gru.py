@@ -119,7 +119,7 @@ def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, o
 
     For the layers :func:`fxsim.kernels.recurrent.fused_cell` admits (every cast of the cell
     a WRAP that drops bits by truncation or none, both tables of ``2**k`` entries) and
-    dense plans :func:`~fxsim.kernels.dense_loops.mod32_plan` admits. Both products leave
+    dense plans :func:`~fxsim.kernels.dense_plan.runs_prepared` admits. Both products leave
     their sums in int32 (:func:`~fxsim.kernels.recurrent_rows.project_step_mod32`); each
     row of the state (``n_b`` samples) then goes through the whole cell in five loops over
     buffers of ``n_b`` values that stay in the first-level cache (z and r pre-activations
@@ -129,7 +129,7 @@ def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, o
     over rows of the whole block instead. The same codes and counts as :func:`gru_block`.
     """
     n, xs, zx, zh, h, zxf, zhf, hf, scratch = block_buffers(x, state, s0, args, 3, n_b)
-    af, rf, nb_ = args.accum[1], args.result[1], n * n_b
+    af, rf = args.accum[1], args.result[1]
     ax, ah = scratch[0][1], scratch[1][1]  # [3n, n_b] int32 accumulators of W x_t + b and U h + br
     sha = 64 - args.accum[0]
     shr = 64 - args.result[0]

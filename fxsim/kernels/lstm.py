@@ -120,7 +120,7 @@ def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, 
     """:func:`lstm_block` without its trace, one state row at a time, on int32 accumulators.
 
     For the layers :func:`fxsim.kernels.recurrent.fused_cell` admits and dense plans
-    :func:`~fxsim.kernels.dense_loops.mod32_plan` admits, as :func:`fxsim.kernels.gru.gru_block_fused`:
+    :func:`~fxsim.kernels.dense_plan.runs_prepared` admits, as :func:`fxsim.kernels.gru.gru_block_fused`:
     per row of the state (``n_b`` samples), the four pre-activations with their table
     indices, the four table reads, the cell state with its index, its table read and the
     hidden state, in loops over buffers of ``n_b`` values. The same codes and counts as

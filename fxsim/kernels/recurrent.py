@@ -23,8 +23,7 @@ from fxsim.kernels import dense as dk
 from fxsim.kernels import lut
 from fxsim.kernels.blocks import BLOCK, n_blocks
 from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
-from fxsim.kernels.dense_loops import mod32_plan
-from fxsim.kernels.dense_plan import accumulation_plan
+from fxsim.kernels.dense_plan import accumulation_plan, runs_prepared
 from fxsim.fixed.types import Overflow, Rounding
 from fxsim.kernels.gru import GRU_COUNTED, GRU_COUNTERS, GRU_TRACE, gru_block, gru_block_fused
 from fxsim.kernels.lstm import LSTM_COUNTED, LSTM_COUNTERS, LSTM_TRACE, lstm_block, lstm_block_fused
@@ -296,7 +295,7 @@ def recurrent_forward(lstm, x, state, x_frac, weight, w_frac, recurrent_weight, 
         columns as the cell's counters).
     fused : the layer's types admit the fused cell (:func:`fused_cell`); it runs where
         nothing is traced and both dense plans count nothing
-        (:func:`~fxsim.kernels.dense_loops.mod32_plan`), else the row-by-row cell.
+        (:func:`~fxsim.kernels.dense_plan.runs_prepared`), else the row-by-row cell.
 
     Runs the cell's kernel for the accumulation plans of its two dense products
     (:func:`forward_kernel`), so a model compiles only its own cell and loops, over the
@@ -304,8 +303,8 @@ def recurrent_forward(lstm, x, state, x_frac, weight, w_frac, recurrent_weight, 
     """
     plan_x = accumulation_plan(x_frac, w_frac, accum, order_x.shape[0] == 0, count)
     plan_h = accumulation_plan(result[1], rw_frac, accum, order_h.shape[0] == 0, count)
-    # the fused cells keep no trace and take the dense sums in int32 (dense_loops.mod32_plan)
-    fused = bool(fused) and not trace and mod32_plan(plan_x) and mod32_plan(plan_h)
+    # the fused cells keep no trace and take the dense sums in int32 (dense_plan.runs_prepared)
+    fused = bool(fused) and not trace and runs_prepared(plan_x) and runs_prepared(plan_h)
     kernel = forward_kernel("lstm" if lstm else "gru", plan_x, plan_h, fused)
     run_blocks(kernel, n_blocks(x.shape[0]), x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
                recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
