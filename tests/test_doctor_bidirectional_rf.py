@@ -82,7 +82,7 @@ def test_doctor_reports_the_abort_with_working_rfs_per_direction(cell, rf, asser
     # what the rule predicts hls4ml writes for a request is what the conversion wrote
     bi = _convert(cell, rf).hls_model.graph["bi"]
     assert cell_kernels(bi, rf) == cell_kernels(bi)
-    for good, kernels in working_reuse_factors(bi).items():
+    for kernels in working_reuse_factors(bi).values():
         assert all(k.abort() is None for k in kernels)
     fixed = doctor(_model(cell), _precision(f.details["suggested"]), **OPTIONS)
     assert fixed.by_code("recurrent-resource-rf-abort") == [] and fixed.ok, str(fixed)

@@ -266,7 +266,8 @@ def _fix(layer: Any, working: dict[int, tuple[CellKernels, ...]], target: int) -
                  else f"{c.reuse_factor} / {c.recurrent_reuse_factor}" for c in cells]
         said = _joined(cells, texts)
         if said:
-            changed.append(f"{rf} into " + (said.removeprefix("both directions: ") if "; " not in said else f"({said})"))
+            what = said.removeprefix("both directions: ") if "; " not in said else f"({said})"
+            changed.append(f"{rf} into {what}")
     if changed:
         fix += " (hls4ml turns " + ", ".join(changed) + " for the input / recurrent dense)"
     return fix
