@@ -155,29 +155,21 @@ def activate_row(v, v_frac, kind, table, accum, out):
             out[k] = max(v[k], 0)  # accum_t(0) is 0 in every type
         return requantize_row(out, v_frac, accum, out), 0
     n_table = table.shape[0]
-    shift = 4 if kind == SIGMOID else 3
-    n_over = 0
     n_clip = 0
     # indices first (a vectorised loop), then the table reads (a gather, which stays scalar)
     if n_table & (n_table - 1) == 0:  # N = 2**k (hls4ml's default 1024): x * N / R is a shift
-        k2 = 0
-        while (1 << k2) < n_table:
-            k2 += 1
-        eff = v_frac + shift - k2
+        eff = lut_shift(kind, v_frac, n_table)
         for k in range(v.shape[0]):
             idx, clipped = lut_index_pow2(v[k], eff, n_table)
             out[k] = idx
             n_clip += clipped
     else:
+        shift = 4 if kind == SIGMOID else 3
         for k in range(v.shape[0]):
             idx, clipped = lut_index(v[k], v_frac, n_table, shift)
             out[k] = idx
             n_clip += clipped
-    for k in range(v.shape[0]):
-        entry = table[np.uint64(out[k])]  # index in [0, N): unsigned, so no negative-index wraparound
-        out[k] = entry >> 1
-        n_over += entry & 1
-    return n_over, n_clip
+    return gather_row(table, out), n_clip
 
 
 @njit(cache=True, inline="always")
