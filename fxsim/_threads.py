@@ -1,4 +1,9 @@
-"""Blocks of samples run in parallel: Python threads over a numba kernel that releases the GIL.
+"""Samples run in parallel: Python threads over numba kernels that release the GIL.
+
+Two levels. :func:`map_chunks` runs a model's chunks of samples on a pool of threads,
+each chunk through every layer on one thread (``FxModel`` predict, trace, counts);
+:func:`run_blocks` splits one kernel call's blocks over threads, for a call made
+outside such a pool (a lone kernel, a batch of one chunk).
 
 The batched kernels cut a batch into blocks of ``BLOCK`` samples
 (:mod:`fxsim.kernels.blocks`) that are independent of each other. numba's
@@ -11,9 +16,21 @@ compiles once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numba
+
+from fxsim.kernels.blocks import BLOCK
+
+T = TypeVar("T")
+
+#: Chunks per thread that :func:`chunk_bounds` aims at (a thread slowed by another process takes fewer).
+CHUNKS_PER_THREAD = 4
+
+#: Fewest samples in a chunk of :func:`chunk_bounds` (each layer's Python call costs tens of µs per chunk).
+MIN_CHUNK = 8 * BLOCK
 
 
 #: Ranges of blocks per thread that :func:`run_blocks` hands out (more: better balance, more calls).
@@ -52,3 +69,51 @@ def run_blocks(kernel, n_blocks: int, *args) -> None:
         runs = [pool.submit(work) for _ in range(n_threads)]
         for run in runs:
             run.result()  # re-raises a kernel's exception here
+
+
+def chunk_bounds(n: int, largest: int) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]``: the chunks of ``n`` samples that :func:`map_chunks` runs.
+
+    On one thread, chunks of ``largest`` samples. On ``t > 1`` threads the first chunk is
+    one block (``BLOCK`` samples), which :func:`map_chunks` runs before the others: on first
+    use it compiles every kernel the model needs, on one thread, before several threads
+    would each wait for the compiler. The rest are about ``CHUNKS_PER_THREAD`` chunks per
+    thread (multiples of ``BLOCK``, between ``MIN_CHUNK`` and ``largest`` samples).
+    """
+    n_threads = numba.get_num_threads()
+    if n_threads <= 1 or n <= BLOCK + MIN_CHUNK:
+        return [(a, min(a + largest, n)) for a in range(0, n, largest)] or [(0, 0)]
+    rest = n - BLOCK
+    size = -(-rest // (n_threads * CHUNKS_PER_THREAD))
+    size = min(largest, max(MIN_CHUNK, -(-size // BLOCK) * BLOCK))
+    return [(0, BLOCK)] + [(a, min(a + size, n)) for a in range(BLOCK, n, size)]
+
+
+def map_chunks(fn: Callable[[int, int], T], bounds: list[tuple[int, int]]) -> list[T]:
+    """``[fn(start, stop) for (start, stop) in bounds]``, the chunks after the first on a pool of threads.
+
+    Parameters
+    ----------
+    fn : runs one chunk; its kernels release the GIL. It must write nothing another chunk reads.
+    bounds : the chunks (:func:`chunk_bounds`).
+
+    The first chunk runs in the calling thread (with the caller's thread count for its
+    kernels), then the others on :func:`numba.get_num_threads` threads, each free thread
+    taking the next chunk; inside a pool thread numba's thread count is 1 (it is per
+    thread), so the kernels of a chunk run in that thread alone. Results are in the order
+    of ``bounds``; an exception of any chunk is raised here.
+    """
+    if not bounds:
+        return []
+    n_threads = min(numba.get_num_threads(), len(bounds) - 1)
+    if n_threads <= 1:
+        return [fn(a, b) for a, b in bounds]
+    first = fn(*bounds[0])
+
+    def one_thread(a: int, b: int) -> T:
+        numba.set_num_threads(1)
+        return fn(a, b)
+
+    with ThreadPoolExecutor(n_threads) as pool:
+        runs = [pool.submit(one_thread, a, b) for a, b in bounds[1:]]
+        return [first] + [run.result() for run in runs]

@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from fxsim._jit_cache import compile_notice
+from fxsim._threads import chunk_bounds, map_chunks
 from fxsim.fixed import FixedType, count_overflows, to_codes
 from fxsim.ir import SPEC_KINDS, InputSpec, LayerSpec
 
 FORMAT_NAME = "fxsim-model"
 FORMAT_VERSION = 1
 
-#: Samples per kernel call; bounds the memory of intermediate arrays.
+#: Most samples per chunk (one pass of every layer); bounds the memory of intermediate arrays.
 CHUNK = 1 << 16
 
 
@@ -294,42 +295,61 @@ class FxModel:
 
     def _run(self, x: np.ndarray, n: int, trace, count: bool = True) -> tuple[np.ndarray, OverflowReport | None]:
         runners = self._prepare()
-        totals: dict[tuple[str, str], list] = {}
-        outs = []
-        traced: dict[str, list] = {}
         xs = x if len(self.inputs) > 1 else [x]
-        for start in range(0, n, CHUNK):
-            side: dict[str, np.ndarray] = {}
-            for spec, arr in zip(self.inputs, xs):
-                chunk = arr[start:start + CHUNK]
-                with compile_notice("the input conversion"):  # says so when it compiles (first use only)
-                    side[spec.name] = codes = to_codes(chunk, spec.result_t)
-                if count:
-                    _add_counts(totals, spec.name, {"input": (_input_overflows(chunk, spec.result_t), codes.size)},
-                                {"input": spec.result_t})
-            codes = side[self.inputs[0].name]
-            for runner in runners:
-                states = self._states.get(runner.name)
-                if states:
-                    codes, counts, internals = _run_from_state(runner, codes, [side[k] for k in states],
-                                                               trace is not None, count)
-                else:
-                    codes, counts, internals = runner(codes, trace is not None, count)
-                if count:
-                    _add_counts(totals, runner.name, counts, runner.types)
-                if trace is not None:
-                    traced.setdefault(runner.name, []).append((codes, runner.spec.result_t))
-                    for key, (c, t) in (internals or {}).items():
-                        traced.setdefault(f"{runner.name}/{key}", []).append((c, t))
-            outs.append(codes)
+        want_trace = trace is not None
+
+        def run_chunk(start: int, stop: int):
+            return self._run_chunk(runners, xs, start, stop, want_trace, count)
+
+        # Chunks of samples, each through every layer; on several threads, each thread takes
+        # whole chunks (chunk_bounds, map_chunks), so the layers need no hand-over between threads.
+        parts = map_chunks(run_chunk, chunk_bounds(n, CHUNK))
+        totals: dict[tuple[str, str], list] = {}
+        traced: dict[str, list] = {}
+        for _, counted, traced_chunk in parts:
+            for layer, counts, types in counted:
+                _add_counts(totals, layer, counts, types)
+            for key, part in traced_chunk:
+                traced.setdefault(key, []).append(part)
+        out = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
         if trace is not None:
             tr, dtype = trace
-            for key, parts in traced.items():
-                tr.add(key, np.concatenate([p[0] for p in parts]), parts[0][1], dtype)
+            for key, chunks in traced.items():
+                tr.add(key, np.concatenate([c[0] for c in chunks]), chunks[0][1], dtype)
         if not count:
-            return np.concatenate(outs), None  # predict: nobody reads the overflow counts
+            return out, None  # predict: nobody reads the overflow counts
         rows = [OverflowRow(layer, q, str(t), int(v), int(tot)) for (layer, q), (v, tot, t) in totals.items()]
-        return np.concatenate(outs), OverflowReport(rows, n)
+        return out, OverflowReport(rows, n)
+
+    def _run_chunk(self, runners: list, xs: list[np.ndarray], start: int, stop: int, trace: bool, count: bool):
+        """Samples ``start:stop`` through every layer.
+
+        Returns ``(output codes, [(layer, counts, types)], [(trace key, (codes, type))])``.
+        """
+        counted = []
+        traced = []
+        side: dict[str, np.ndarray] = {}
+        for spec, arr in zip(self.inputs, xs):
+            chunk = arr[start:stop]
+            with compile_notice("the input conversion"):  # says so when it compiles (first use only)
+                side[spec.name] = codes = to_codes(chunk, spec.result_t)
+            if count:
+                counted.append((spec.name, {"input": (_input_overflows(chunk, spec.result_t), codes.size)},
+                                {"input": spec.result_t}))
+        codes = side[self.inputs[0].name]
+        for runner in runners:
+            states = self._states.get(runner.name)
+            if states:
+                codes, counts, internals = _run_from_state(runner, codes, [side[k] for k in states], trace, count)
+            else:
+                codes, counts, internals = runner(codes, trace, count)
+            if count:
+                counted.append((runner.name, counts, runner.types))
+            if trace:
+                traced.append((runner.name, (codes, runner.spec.result_t)))
+                for key, (c, t) in (internals or {}).items():
+                    traced.append((f"{runner.name}/{key}", (c, t)))
+        return codes, counted, traced
 
     # --- persistence ------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
