@@ -32,6 +32,7 @@ from fxsim.kernels import dense as dk
 from fxsim.kernels import lut, recurrent
 from fxsim.kernels.blocks import n_blocks
 from fxsim.kernels.dense import DENSE, DENSE_COUNTERS
+from fxsim.kernels.dense_loops import prepared_weight
 from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
 from fxsim.kernels.scale import scale_batch
 from fxsim.runners_wrappers import BidirectionalRunner, TimeDistributedRunner
@@ -88,6 +89,7 @@ class DenseRunner(_Runner):
         else:
             self.order = dense_order(s.n_in, s.n_out, s.strategy, s.reuse_factor)
         self.types = {"bias": s.accum_t, "product": s.accum_t, "accumulator": s.accum_t, "result": s.result_t}
+        self.prepared = prepared_weight(self.weight)  # once per layer, not per call (a model's chunks call it often)
 
     kind = "Dense"
 
@@ -99,7 +101,7 @@ class DenseRunner(_Runner):
         out = np.empty((n, s.n_out), dtype=np.int64)
         counts = np.zeros((n_blocks(n), len(DENSE_COUNTERS)), dtype=np.int64)
         dk.dense_batch(x2, s.input_t.frac, self.weight, s.weight_t.frac, self.bias_acc, self.order,
-                       s.accum_t.spec, s.result_t.spec, out, counts, bool(want_counts))
+                       s.accum_t.spec, s.result_t.spec, out, counts, bool(want_counts), self.prepared)
         c = counts.sum(axis=0)
         terms = n * s.n_in * s.n_out
         return out, {

@@ -23,7 +23,7 @@ import numpy as np
 
 from fxsim._jit_cache import njit
 from fxsim.fixed import FixedType, Overflow, requantize_row
-from fxsim.kernels.blocks import BLOCK, load_block, n_blocks
+from fxsim.kernels.blocks import BLOCK, load_block, n_blocks, store_block
 from fxsim.kernels.counters import counter_index
 from fxsim.kernels.dense_loops import (  # noqa: F401
     GROUP,
@@ -162,7 +162,7 @@ def dense_kernel(plan: int):
         n_b = min(BLOCK, n - b0 * BLOCK)
         xb = np.empty((n_in, n_b), dtype=np.int64)
         acc = np.empty((n_out, n_b), dtype=np.int64)
-        res = np.empty(n_b, dtype=np.int64)
+        res = np.empty((n_out, n_b), dtype=np.int64)
         scratch = dense_scratch(n_in, n_out, n_b)
         for blk in range(b0, b1):
             s0 = blk * BLOCK
@@ -170,7 +170,7 @@ def dense_kernel(plan: int):
                 n_b = n - s0
                 xb = np.empty((n_in, n_b), dtype=np.int64)
                 acc = np.empty((n_out, n_b), dtype=np.int64)
-                res = np.empty(n_b, dtype=np.int64)
+                res = np.empty((n_out, n_b), dtype=np.int64)
                 scratch = dense_scratch(n_in, n_out, n_b)
             load_block(x, s0, 0, xb)
             if prepared:
@@ -178,9 +178,9 @@ def dense_kernel(plan: int):
                                           wp, scratch)
             else:
                 dense_accumulate(xb, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[blk], plan)
-            for j in range(n_out):
-                counts[blk, DENSE.result] += requantize_row(acc[j], accum[1], result, res)
-                for b in range(n_b):
-                    out[s0 + b, j] = res[b]
+            # the block's accumulators cast to result_t in one call, then back per sample
+            counts[blk, DENSE.result] += requantize_row(acc.reshape(n_out * n_b), accum[1], result,
+                                                        res.reshape(n_out * n_b))
+            store_block(res, out, s0, 0)
 
     return dense_plan_batch
