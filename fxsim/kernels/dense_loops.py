@@ -77,21 +77,19 @@ def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count, groups, wa
             j = min(j + GROUP, n_out)
             continue
         if j + 4 <= n_out:
-            a0, a1, a2, a3 = acc[j], acc[j + 1], acc[j + 2], acc[j + 3]
             for i in range(0, i_even, 2):
-                xr, xs = x[i], x[i + 1]
                 w0, w1, w2, w3 = weight[i, j], weight[i, j + 1], weight[i, j + 2], weight[i, j + 3]
                 u0, u1, u2, u3 = weight[i + 1, j], weight[i + 1, j + 1], weight[i + 1, j + 2], weight[i + 1, j + 3]
                 for b in range(n_b):
-                    xv, xu = xr[b], xs[b]
-                    s0, p0, q0 = _mac_step(a0[b], _product(xv, w0, d, rnd, conv), cast, sh, lo, hi)
-                    s1, p1, q1 = _mac_step(a1[b], _product(xv, w1, d, rnd, conv), cast, sh, lo, hi)
-                    s2, p2, q2 = _mac_step(a2[b], _product(xv, w2, d, rnd, conv), cast, sh, lo, hi)
-                    s3, p3, q3 = _mac_step(a3[b], _product(xv, w3, d, rnd, conv), cast, sh, lo, hi)
-                    a0[b], p4, q4 = _mac_step(s0, _product(xu, u0, d, rnd, conv), cast, sh, lo, hi)
-                    a1[b], p5, q5 = _mac_step(s1, _product(xu, u1, d, rnd, conv), cast, sh, lo, hi)
-                    a2[b], p6, q6 = _mac_step(s2, _product(xu, u2, d, rnd, conv), cast, sh, lo, hi)
-                    a3[b], p7, q7 = _mac_step(s3, _product(xu, u3, d, rnd, conv), cast, sh, lo, hi)
+                    xv, xu = x[i, b], x[i + 1, b]
+                    s0, p0, q0 = _mac_step(acc[j, b], _product(xv, w0, d, rnd, conv), cast, sh, lo, hi)
+                    s1, p1, q1 = _mac_step(acc[j + 1, b], _product(xv, w1, d, rnd, conv), cast, sh, lo, hi)
+                    s2, p2, q2 = _mac_step(acc[j + 2, b], _product(xv, w2, d, rnd, conv), cast, sh, lo, hi)
+                    s3, p3, q3 = _mac_step(acc[j + 3, b], _product(xv, w3, d, rnd, conv), cast, sh, lo, hi)
+                    acc[j, b], p4, q4 = _mac_step(s0, _product(xu, u0, d, rnd, conv), cast, sh, lo, hi)
+                    acc[j + 1, b], p5, q5 = _mac_step(s1, _product(xu, u1, d, rnd, conv), cast, sh, lo, hi)
+                    acc[j + 2, b], p6, q6 = _mac_step(s2, _product(xu, u2, d, rnd, conv), cast, sh, lo, hi)
+                    acc[j + 3, b], p7, q7 = _mac_step(s3, _product(xu, u3, d, rnd, conv), cast, sh, lo, hi)
                     if count:
                         n_prod += p0 + p1 + p2 + p3 + p4 + p5 + p6 + p7
                         n_acc += q0 + q1 + q2 + q3 + q4 + q5 + q6 + q7
@@ -101,12 +99,10 @@ def _mac_block(acc, weight, x, d, rnd, conv, cast, sh, lo, hi, count, groups, wa
             j_end = n_out
             i_rest = 0  # the last outputs, one at a time
         for jj in range(j, j_end):
-            a = acc[jj]
             for i in range(i_rest, n_in):
-                xr = x[i]
                 w = weight[i, jj]
                 for b in range(n_b):
-                    a[b], p0, q0 = _mac_step(a[b], _product(xr[b], w, d, rnd, conv), cast, sh, lo, hi)
+                    acc[jj, b], p0, q0 = _mac_step(acc[jj, b], _product(x[i, b], w, d, rnd, conv), cast, sh, lo, hi)
                     if count:
                         n_prod += p0
                         n_acc += q0

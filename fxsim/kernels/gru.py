@@ -142,41 +142,40 @@ def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, o
     f1, f2 = af + fz, rf + af  # the two products of the state update
     f = f1 if f1 > f2 else f2
     s1, s2, dh = f - f1, f - f2, f - rf
-    gz = np.empty(n_b, dtype=np.int64)  # z, r: table index, then gate
-    gr = np.empty(n_b, dtype=np.int64)
-    hc = np.empty(n_b, dtype=np.int64)  # candidate: table index, then value
+    g = np.empty((3, n_b), dtype=np.int64)  # z | r | candidate: table index, then value
     for t in range(x.shape[1]):
         project_step_mod32(x, s0, t, xs, h, args, zx, zh, plan_x, plan_h, scratch)
         o_pre = o_gate = c_gate = o_rh = o_hin = o_cand = c_cand = o_h = 0
+        # 2-D indexing throughout (no row views: each costs atomic reference counting)
         for j in range(n):
-            xz, hz, xr, hr, xh, hh = ax[j], ah[j], ax[n + j], ah[n + j], ax[2 * n + j], ah[2 * n + j]
             o = j * n_b
             for b in range(n_b):  # z, r pre-activations and their table indices
-                q = wrap_signed(np.int64(xz[b]), sha) + wrap_signed(np.int64(hz[b]), sha)
+                q = wrap_signed(np.int64(ax[j, b]), sha) + wrap_signed(np.int64(ah[j, b]), sha)
                 c = wrap_signed(q, sha)
                 o_pre += c != q
                 iz, cz = lut_index_pow2(c, eff_r, n_r)
-                q = wrap_signed(np.int64(xr[b]), sha) + wrap_signed(np.int64(hr[b]), sha)
+                q = wrap_signed(np.int64(ax[n + j, b]), sha) + wrap_signed(np.int64(ah[n + j, b]), sha)
                 c = wrap_signed(q, sha)
                 o_pre += c != q
                 ir, cr = lut_index_pow2(c, eff_r, n_r)
-                gz[b] = iz
-                gr[b] = ir
+                g[0, b] = iz
+                g[1, b] = ir
                 c_gate += cz + cr
-            o_gate += gather_row(t_r, gz) + gather_row(t_r, gr)
+            o_gate += gather_row(t_r, g, 0) + gather_row(t_r, g, 1)
             for b in range(n_b):  # r * zh[h], the candidate pre-activation and its index
-                q = (gr[b] * wrap_signed(np.int64(hh[b]), sha)) >> af
+                q = (g[1, b] * wrap_signed(np.int64(ah[2 * n + j, b]), sha)) >> af
                 c = wrap_signed(q, sha)
                 o_rh += c != q
-                q = wrap_signed(np.int64(xh[b]), sha) + c
+                q = wrap_signed(np.int64(ax[2 * n + j, b]), sha) + c
                 c = wrap_signed(q, sha)
                 o_hin += c != q
                 ih, ch = lut_index_pow2(c, eff_a, n_a)
-                hc[b] = ih
+                g[2, b] = ih
                 c_cand += ch
-            o_cand += gather_row(t_a, hc)
+            o_cand += gather_row(t_a, g, 2)
             for b in range(n_b):  # h = hc * (1 - z) + h * z
-                q = (((hc[b] * (one - (gz[b] << (fz - af)))) << s1) + ((hf[o + b] * gz[b]) << s2)) >> dh
+                gz = g[0, b]
+                q = (((g[2, b] * (one - (gz << (fz - af)))) << s1) + ((hf[o + b] * gz) << s2)) >> dh
                 c = wrap_signed(q, shr)
                 o_h += c != q
                 hf[o + b] = c

@@ -140,44 +140,42 @@ def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, 
     f = 2 * af if 2 * af > rf + af else rf + af  # c = g * i + c * f, aligned to the finer product
     s1, s2, dc = f - 2 * af, f - (rf + af), f - rf
     dh = 2 * af - rf  # h = o * activation(c)
-    g = np.empty((4, n_b), dtype=np.int64)  # i | f | candidate | o: table index, then value
-    s = np.empty(n_b, dtype=np.int64)  # activation(c): table index, then value
+    g = np.empty((5, n_b), dtype=np.int64)  # i | f | candidate | o | activation(c): table index, then value
     for t in range(x.shape[1]):
         project_step_mod32(x, s0, t, xs, h, args, zx, zh, plan_x, plan_h, scratch)
         o_pre = o_gate = c_gate = o_cand = c_cand = o_c = o_s = c_s = o_h = 0
+        # 2-D indexing throughout (no row views: each costs atomic reference counting)
         for j in range(n):
             o = j * n_b
             for k in range(4):  # pre-activations i, f, c, o and their table indices
-                xk, hk, gk = ax[k * n + j], ah[k * n + j], g[k]
+                r = k * n + j
                 eff = eff_a if k == 2 else eff_r
                 n_t = n_a if k == 2 else n_r
                 n_clip = 0
                 for b in range(n_b):
-                    q = wrap_signed(np.int64(xk[b]), sha) + wrap_signed(np.int64(hk[b]), sha)
+                    q = wrap_signed(np.int64(ax[r, b]), sha) + wrap_signed(np.int64(ah[r, b]), sha)
                     v = wrap_signed(q, sha)
                     o_pre += v != q
                     idx, cl = lut_index_pow2(v, eff, n_t)
-                    gk[b] = idx
+                    g[k, b] = idx
                     n_clip += cl
                 if k == 2:
                     c_cand += n_clip
                 else:
                     c_gate += n_clip
-            o_gate += gather_row(t_r, g[0]) + gather_row(t_r, g[1]) + gather_row(t_r, g[3])
-            o_cand += gather_row(t_a, g[2])
-            gi, gf, gg = g[0], g[1], g[2]
+            o_gate += gather_row(t_r, g, 0) + gather_row(t_r, g, 1) + gather_row(t_r, g, 3)
+            o_cand += gather_row(t_a, g, 2)
             for b in range(n_b):  # c = g * i + c * f, and the index of activation(c)
-                q = (((gg[b] * gi[b]) << s1) + ((c[o + b] * gf[b]) << s2)) >> dc
+                q = (((g[2, b] * g[0, b]) << s1) + ((c[o + b] * g[1, b]) << s2)) >> dc
                 v = wrap_signed(q, shr)
                 o_c += v != q
                 c[o + b] = v
                 idx, cl = lut_index_pow2(v, eff_c, n_a)
-                s[b] = idx
+                g[4, b] = idx
                 c_s += cl
-            o_s += gather_row(t_a, s)
-            go = g[3]
+            o_s += gather_row(t_a, g, 4)
             for b in range(n_b):  # h = o * activation(c)
-                q = (go[b] * s[b]) >> dh
+                q = (g[3, b] * g[4, b]) >> dh
                 v = wrap_signed(q, shr)
                 o_h += v != q
                 hf[o + b] = v

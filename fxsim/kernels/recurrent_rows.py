@@ -169,7 +169,7 @@ def activate_row(v, v_frac, kind, table, accum, out):
             idx, clipped = lut_index(v[k], v_frac, n_table, shift)
             out[k] = idx
             n_clip += clipped
-    return gather_row(table, out), n_clip
+    return gather_row(table, out.reshape(1, out.shape[0]), 0), n_clip
 
 
 @njit(cache=True, inline="always")
@@ -184,13 +184,18 @@ def lut_shift(kind, v_frac, n_table):
 
 
 @njit(cache=True, inline="always")
-def gather_row(table, row):
-    """``row[b] = table[row[b]]``'s code for indices ``row`` into a table packed by :func:`accum_table`;
-    returns how many entries overflowed ``accum_t`` (a gather: the loop stays scalar)."""
+def gather_row(table, rows, k):
+    """``rows[k, b] = table[rows[k, b]]``'s code for indices into a table packed by :func:`accum_table`;
+    returns how many entries overflowed ``accum_t``.
+
+    Row ``k`` of a 2-D buffer rather than a row view: a view costs two atomic reference
+    count updates, which in the fused cells' loops over the state came to several
+    percent of a GRU(20) (``perf``, 2026-12-02) and stall the vector loops around them.
+    """
     n_over = 0
-    for b in range(row.shape[0]):
-        e = table[np.uint64(row[b])]  # index in [0, N): unsigned, so no negative-index wraparound
-        row[b] = e >> 1
+    for b in range(rows.shape[1]):
+        e = table[np.uint64(rows[k, b])]  # index in [0, N): unsigned, so no negative-index wraparound
+        rows[k, b] = e >> 1
         n_over += e & 1
     return n_over
 
