@@ -1,8 +1,10 @@
 """Element-wise activations and softmax of ``nnet_activation.h`` on raw codes (batched, numba).
 
 Every kernel takes ``x[n, m]`` int64 codes with ``x_frac`` fractional bits, writes
-``out[n, m]`` codes of ``result`` (a ``FixedType.spec`` tuple) and adds per-sample
-overflow counts to ``counts[n, k]`` (columns named by the ``*_COUNTERS`` tuples).
+``out[n, m]`` codes of ``result`` (a ``FixedType.spec`` tuple) and adds overflow counts
+to ``counts[n, k]`` (columns named by the ``*_COUNTERS`` tuples): per sample, or (linear,
+relu: one cast per block) per block, in the row of the block's first sample; callers
+sum them.
 Blocks of ``BLOCK`` samples run in parallel threads (:func:`~fxsim._threads.run_blocks`):
 each kernel is compiled with ``nogil=True`` over a range of blocks, which compiles in
 a fraction of the time ``parallel=True`` takes (that builds the loop body as a kernel of
@@ -35,9 +37,11 @@ LEGACY_SOFTMAX_COUNTERS = ("table_index_clip", "exp_sum", "inv_index_clip", "res
 
 @njit(cache=True, nogil=True)
 def _linear_batch_blocks(b0, b1, x, x_frac, result, out, counts):
-    # the blocks b0 .. b1 - 1 of linear_batch
-    for s in range(b0 * BLOCK, min(b1 * BLOCK, x.shape[0])):
-        counts[s, 0] += requantize_row(x[s], x_frac, result, out[s])  # the vectorised row cast
+    # the blocks b0 .. b1 - 1 of linear_batch: one vectorised cast of each block's values
+    for blk in range(b0, b1):
+        s0, s1 = blk * BLOCK, min((blk + 1) * BLOCK, x.shape[0])
+        m = (s1 - s0) * x.shape[1]
+        counts[s0, 0] += requantize_row(x[s0:s1].reshape(m), x_frac, result, out[s0:s1].reshape(m))
 
 
 def linear_batch(x, x_frac, result, out, counts) -> None:
@@ -48,12 +52,14 @@ def linear_batch(x, x_frac, result, out, counts) -> None:
 @njit(cache=True, nogil=True)
 def _relu_batch_blocks(b0, b1, x, x_frac, result, out, counts):
     # the blocks b0 .. b1 - 1 of relu_batch
-    for s in range(b0 * BLOCK, min(b1 * BLOCK, x.shape[0])):
-        row = out[s]
-        for k in range(x.shape[1]):
-            row[k] = max(x[s, k], 0)  # res_t(0) is 0 in every type, and 0 never overflows
-        # then one vectorised cast of the row (a branch per value kept the loop scalar)
-        counts[s, 0] += requantize_row(row, x_frac, result, row)
+    for blk in range(b0, b1):
+        s0, s1 = blk * BLOCK, min((blk + 1) * BLOCK, x.shape[0])
+        for s in range(s0, s1):
+            for k in range(x.shape[1]):
+                out[s, k] = max(x[s, k], 0)  # res_t(0) is 0 in every type, and 0 never overflows
+        # then one vectorised cast of the block's values (a branch per value kept the loop scalar)
+        rows = out[s0:s1].reshape((s1 - s0) * x.shape[1])
+        counts[s0, 0] += requantize_row(rows, x_frac, result, rows)
 
 
 def relu_batch(x, x_frac, result, out, counts) -> None:
