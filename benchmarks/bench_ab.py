@@ -36,6 +36,8 @@ MODELS = {
     "gru20": ("toptag_gru_float", (20, 6)),
     "lstm20": ("toptag_lstm_float", (20, 6)),
     "gru120": ("btag_gru_float", (15, 6)),
+    "qd_gru": ("quickdraw_gru_q8i2", (100, 3)),  # bench_quickdraw.py's models (here at the A/B's precision)
+    "qd_cnnlstm": ("quickdraw_cnnlstm_q8i2", (100, 3)),
 }
 PRECISION = "ap_fixed<16,6>"
 

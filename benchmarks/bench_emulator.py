@@ -39,7 +39,8 @@ fxsim's codes are compared with the C simulation's on every sample the C simulat
 
 Roofline (int32 SIMD): ``threads x clock x lanes / MACs per sample`` samples/second, where
 MACs per sample are counted from fxsim's IR (Dense ``n_in x n_out``; LSTM/GRU ``T x (n_in +
-n_state) x gates x n_state``), ``lanes`` = 8 int32 lanes per AVX2 vector (``--lanes``), one
+n_state) x gates x n_state``), ``lanes`` the int32 lanes of the widest vector the CPU has (16 with
+AVX-512, 8 with AVX2, read from ``/proc/cpuinfo``; ``--lanes`` to override), one
 vector multiply-accumulate per cycle per core, ``threads`` = numba's threads (the kernels
 run blocks of samples in parallel) and ``clock`` the nominal clock read from
 ``/proc/cpuinfo`` (``--clock-ghz`` to override). It is an upper bound: it ignores the
@@ -165,6 +166,16 @@ def clock_ghz() -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return max(mhz) / 1000 if mhz else None
+
+
+def int32_lanes() -> int:
+    """int32 lanes per vector of the widest SIMD the CPU has (``/proc/cpuinfo`` flags): 16 (AVX-512), 8 (AVX2), 4."""
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    return 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
 
 
 def numba_threads() -> int:
@@ -455,7 +466,8 @@ def main(argv=None) -> int:
                     help="also time the first prediction on an empty kernel cache, per model (minutes each)")
     ap.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
     ap.add_argument("--no-scan", action="store_true")
-    ap.add_argument("--lanes", type=int, default=8, help="int32 lanes per SIMD vector for the roofline (AVX2: 8)")
+    ap.add_argument("--lanes", type=int, default=None,
+                    help="int32 lanes per SIMD vector for the roofline (default: 16 with AVX-512, else 8 with AVX2)")
     ap.add_argument("--clock-ghz", type=float, default=None, help="clock for the roofline (default: /proc/cpuinfo)")
     ap.add_argument("--quick", action="store_true",
                     help="2,000 samples, 200 in the C simulation, 6 configurations, 1 in the C simulation")
@@ -473,7 +485,7 @@ def main(argv=None) -> int:
         args.samples, args.csim_samples, args.csim_configs, args.cold_compile = 20000, 20000, None, True
 
     ghz = args.clock_ghz or clock_ghz()
-    hw = {"cores": len(os.sched_getaffinity(0)), "threads": numba_threads(), "lanes": args.lanes,
+    hw = {"cores": len(os.sched_getaffinity(0)), "threads": numba_threads(), "lanes": args.lanes or int32_lanes(),
           "ghz": ghz or float("nan"),
           "clock_source": "--clock-ghz" if args.clock_ghz else ("/proc/cpuinfo" if ghz else "clock unknown")}
     work = Path(tempfile.mkdtemp(prefix="fxsim-bench-"))
