@@ -26,7 +26,7 @@ def load_block(x, s0, k0, out):
     In tiles of ``_TILE`` samples: sample by sample, each write went to another row of
     ``out``, rows ``8 * n_b`` bytes apart, which map to the same few sets of the
     first-level cache and evicted each other (3.8 ns per value on a 128 x 120 block;
-    1.0 ns in tiles, ``/tmp`` microbenchmark of 2026-12-02).
+    1.0 ns in tiles; docs/model_threads.md).
     """
     n_k, n_b = out.shape
     for b0 in range(0, n_b, _TILE):
