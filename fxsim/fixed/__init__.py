@@ -26,6 +26,8 @@ from fxsim.fixed.scalar import (
     saturate,
     shift_right,
     trunc_to_int32,
+    truncating_wrap,
+    truncating_wrap_rule,
     trunc_toward_zero,
     wrap_signed,
 )
@@ -35,5 +37,5 @@ __all__ = [
     "MAX_WIDTH", "FixedType", "Overflow", "Rounding", "cast", "code_range", "count_overflows",
     "from_codes", "narrow_like", "product_type", "quantize", "requantize", "requantize_row",
     "round_shift_branchless", "saturate", "shift_right", "sum_type", "to_codes", "to_int",
-    "trunc_to_int32", "trunc_toward_zero", "weight_codes", "wrap_signed",
+    "trunc_to_int32", "trunc_toward_zero", "truncating_wrap", "truncating_wrap_rule", "weight_codes", "wrap_signed",
 ]

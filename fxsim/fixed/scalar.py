@@ -59,6 +59,25 @@ def shift_right(typingctx, value, d):
     return value(value, d), codegen
 
 
+def truncating_wrap_rule(src_frac, t):
+    """``(fast, d, sh)``: whether the cast ``t(v * 2**-src_frac)`` is ``wrap_signed(v >> d, sh)``.
+
+    That is: ``t`` (a ``FixedType.spec``) is a signed WRAP type narrower than 63 bits, and
+    either TRN (ap_fixed's default) or no bit is dropped (``0 <= d <= 62``), ``sh = 64 -
+    width``. Where it holds a kernel can compute and cast in one pass (the fused recurrent
+    cells, the row operations); elsewhere the cast needs :func:`requantize_row`. Plain
+    Python, so the Python code that picks a kernel asks the same rule;
+    :func:`truncating_wrap` is it compiled, for the kernels.
+    """
+    width, frac, signed, rmode, omode = t
+    d = src_frac - frac
+    fast = signed != 0 and width < 63 and omode == 0 and 0 <= d <= 62 and (rmode == 0 or d == 0)
+    return fast, d, 64 - width
+
+
+truncating_wrap = njit(cache=True)(truncating_wrap_rule)
+
+
 @njit(cache=True)
 def round_shift_branchless(v, d, rnd, conv):
     """``v * 2**-d`` (``0 <= d <= 62``) rounded with no branch on the value, so loops vectorise.

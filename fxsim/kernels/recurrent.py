@@ -17,14 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from fxsim._jit_cache import njit
-from fxsim.fixed import MAX_WIDTH, FixedType
+from fxsim.fixed import MAX_WIDTH, FixedType, truncating_wrap_rule
 from fxsim.ir import RecurrentSpec
 from fxsim.kernels import dense as dk
 from fxsim.kernels import lut
 from fxsim.kernels.blocks import BLOCK, n_blocks
 from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
 from fxsim.kernels.dense_plan import accumulation_plan, runs_prepared
-from fxsim.fixed.types import Overflow, Rounding
 from fxsim.kernels.gru import GRU_COUNTED, GRU_COUNTERS, GRU_TRACE, gru_block, gru_block_fused
 from fxsim.kernels.lstm import LSTM_COUNTED, LSTM_COUNTERS, LSTM_TRACE, lstm_block, lstm_block_fused
 from fxsim.kernels.recurrent_rows import ACTIVATIONS, CellArgs, accum_table
@@ -239,10 +238,8 @@ def prepare(spec: RecurrentSpec, *, static_only: bool = False) -> Prepared:
 
 
 def _truncating_wrap(t: FixedType, drop: int) -> bool:
-    # a cast the fused cells compute as wrap_signed(v >> drop): signed WRAP, narrower than 63 bits,
-    # and TRN or no bits dropped (as recurrent_rows._trn_wrap; every other cast needs requantize_row)
-    return (t.signed and t.width < 63 and t.overflow == Overflow.WRAP and 0 <= drop <= 62
-            and (t.rounding == Rounding.TRN or drop == 0))
+    # a cast the fused cells compute as wrap_signed(v >> drop) (fxsim.fixed.truncating_wrap_rule)
+    return truncating_wrap_rule(t.frac + drop, t.spec)[0]
 
 
 def fused_cell(spec: RecurrentSpec) -> bool:

@@ -16,7 +16,7 @@ from collections import namedtuple
 import numpy as np
 
 from fxsim._jit_cache import njit
-from fxsim.fixed import FixedType, requantize_row, wrap_signed
+from fxsim.fixed import FixedType, requantize_row, truncating_wrap, wrap_signed
 from fxsim.kernels.blocks import STEPS_PER_LOAD, load_block, step_input
 from fxsim.kernels.counters import RECURRENT_DENSE_COUNTERS, counter_index
 from fxsim.kernels.dense import cast_with_flags, dense_accumulate_prepared, dense_scratch
@@ -200,17 +200,6 @@ def gather_row(table, rows, k):
     return n_over
 
 
-@njit(cache=True)
-def _trn_wrap(src_frac, t):
-    """``(fast, d, sh)``: whether ``t(v * 2**-src_frac)`` is ``wrap_signed(v >> d, sh)`` (a signed WRAP
-    type narrower than 63 bits, and TRN or no bits dropped), as :func:`~fxsim.fixed.requantize_row`
-    computes it; the row operations then compute and cast in one pass instead of two."""
-    width, frac, signed, rmode, omode = t
-    d = src_frac - frac
-    fast = signed != 0 and width < 63 and omode == 0 and 0 <= d <= 62 and (rmode == 0 or d == 0)
-    return fast, d, 64 - width
-
-
 @njit(cache=True, inline="always")
 def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
     """``out = result_t(a1*b1 + a2*b2)`` per element, the sum exact (C++ evaluates the expression exactly).
@@ -220,7 +209,7 @@ def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
     f = f1 if f1 > f2 else f2
     s1 = f - f1
     s2 = f - f2
-    fast, d, sh = _trn_wrap(f, result)
+    fast, d, sh = truncating_wrap(f, result)
     if fast:  # the common types: sum and cast in one pass
         n_over = 0
         if a2.ctypes.data == out.ctypes.data:  # in place: read it as out (see below)
@@ -249,7 +238,7 @@ def add_products_row(a1, b1, f1, a2, b2, f2, result, out):
 @njit(cache=True, inline="always")
 def sum_row(a, b, frac, t, out):
     """``out = t(a + b)`` per element for codes with ``frac`` fractional bits; returns the overflow count."""
-    fast, d, sh = _trn_wrap(frac, t)
+    fast, d, sh = truncating_wrap(frac, t)
     if fast:
         n_over = 0
         for k in range(out.shape[0]):
@@ -266,7 +255,7 @@ def sum_row(a, b, frac, t, out):
 @njit(cache=True, inline="always")
 def product_row(a, b, frac, t, out):
     """``out = t(a * b)`` per element, the product having ``frac`` fractional bits; returns the overflow count."""
-    fast, d, sh = _trn_wrap(frac, t)
+    fast, d, sh = truncating_wrap(frac, t)
     if fast:
         n_over = 0
         for k in range(out.shape[0]):
