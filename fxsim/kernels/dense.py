@@ -22,12 +22,13 @@ import functools
 import numpy as np
 
 from fxsim._jit_cache import njit
-from fxsim.fixed import FixedType, Overflow, requantize_row
+from fxsim.fixed import FixedType, Overflow, requantize_row, truncating_wrap, wrap_signed
 from fxsim.kernels.blocks import BLOCK, load_block, n_blocks, store_block
 from fxsim.kernels.counters import counter_index
 from fxsim.kernels.dense_loops import (  # noqa: F401
     GROUP,
     accumulate,
+    accumulate_mod32,
     accumulate_prepared,
     dense_scratch,
     fitting_groups,
@@ -148,9 +149,11 @@ def dense_kernel(plan: int):
     One kernel per plan, the plan a constant in it, so that a model compiles only the
     loops of the plans its layers use (:mod:`fxsim.kernels.dense_plan`). A
     :func:`~fxsim.kernels.dense_plan.runs_prepared` plan runs through
-    :func:`dense_accumulate_prepared`, as a recurrent layer's products do, so that a Dense
-    and a recurrent layer of that plan compile its loops once; the others through
-    :func:`dense_accumulate` (``wp`` unused). It releases the GIL:
+    :func:`~fxsim.kernels.dense_loops.accumulate_mod32`, as the fused recurrent cells' products
+    do, so that a Dense and a recurrent layer of that plan compile its loops once, and casts
+    each int32 sum to ``accum_t`` and then ``result_t`` as it reads it (one pass, where both
+    casts are truncating WRAPs: :func:`~fxsim.fixed.truncating_wrap`); the others run
+    through :func:`dense_accumulate` (``wp`` unused). It releases the GIL:
     :func:`~fxsim._threads.run_blocks` runs ranges of blocks in parallel.
     """
     prepared = runs_prepared(plan)  # a constant of the kernel: numba removes the other call before compiling
@@ -174,8 +177,25 @@ def dense_kernel(plan: int):
                 scratch = dense_scratch(n_in, n_out, n_b)
             load_block(x, s0, 0, xb)
             if prepared:
-                dense_accumulate_prepared(xb, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[blk], plan,
-                                          wp, scratch)
+                # the sums in int32 (congruent modulo 2**32; accum_t has at most 32 bits), cast as they are read
+                accumulate_mod32(plan, xb, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, acc)
+                acc32 = scratch[1]
+                sha = 64 - accum[0]
+                fast, d, shr = truncating_wrap(accum[1], result)
+                if fast:  # ap_fixed's default modes: accum_t's and result_t's casts in one pass
+                    n_over = 0
+                    for j in range(n_out):
+                        for b in range(n_b):
+                            v = wrap_signed(np.int64(acc32[j, b]), sha) >> d
+                            c = wrap_signed(v, shr)
+                            n_over += c != v
+                            res[j, b] = c
+                    counts[blk, DENSE.result] += n_over
+                    store_block(res, out, s0, 0)
+                    continue
+                for j in range(n_out):
+                    for b in range(n_b):
+                        acc[j, b] = wrap_signed(np.int64(acc32[j, b]), sha)
             else:
                 dense_accumulate(xb, x_frac, weight, w_frac, bias_acc, order, accum, acc, counts[blk], plan)
             # the block's accumulators cast to result_t in one call, then back per sample
