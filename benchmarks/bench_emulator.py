@@ -158,23 +158,26 @@ def model_kind(fx) -> str:
     return "+".join(kinds)
 
 
+def _cpuinfo() -> list[str]:
+    """The lines of ``/proc/cpuinfo`` (none where it cannot be read)."""
+    try:
+        return Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return []
+
+
 def clock_ghz() -> float | None:
     """The nominal clock from ``/proc/cpuinfo`` (the highest ``cpu MHz`` line), or None."""
     try:
-        mhz = [float(line.split(":")[1]) for line in Path("/proc/cpuinfo").read_text().splitlines()
-               if line.startswith("cpu MHz")]
-    except (OSError, ValueError, IndexError):
+        mhz = [float(line.split(":")[1]) for line in _cpuinfo() if line.startswith("cpu MHz")]
+    except (ValueError, IndexError):
         return None
     return max(mhz) / 1000 if mhz else None
 
 
 def int32_lanes() -> int:
     """int32 lanes per vector of the widest SIMD the CPU has (``/proc/cpuinfo`` flags): 16 (AVX-512), 8 (AVX2), 4."""
-    try:
-        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("flags")), [])
-    except OSError:
-        flags = []
+    flags = next((line.split(":", 1)[1].split() for line in _cpuinfo() if line.startswith("flags")), [])
     return 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
 
 

@@ -103,8 +103,6 @@ def map_chunks(fn: Callable[[int, int], T], bounds: list[tuple[int, int]]) -> li
     thread), so the kernels of a chunk run in that thread alone. Results are in the order
     of ``bounds``; an exception of any chunk is raised here.
     """
-    if not bounds:
-        return []
     n_threads = min(numba.get_num_threads(), len(bounds) - 1)
     if n_threads <= 1:
         return [fn(a, b) for a, b in bounds]

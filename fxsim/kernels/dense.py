@@ -167,6 +167,8 @@ def dense_kernel(plan: int):
         acc = np.empty((n_out, n_b), dtype=np.int64)
         res = np.empty((n_out, n_b), dtype=np.int64)
         scratch = dense_scratch(n_in, n_out, n_b)
+        sha = 64 - accum[0]
+        fast, d, shr = truncating_wrap(accum[1], result)  # one pass for both casts (prepared plans)
         for blk in range(b0, b1):
             s0 = blk * BLOCK
             if min(BLOCK, n - s0) != n_b:  # the batch's last, shorter block
@@ -180,8 +182,6 @@ def dense_kernel(plan: int):
                 # the sums in int32 (congruent modulo 2**32; accum_t has at most 32 bits), cast as they are read
                 accumulate_mod32(plan, xb, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, acc)
                 acc32 = scratch[1]
-                sha = 64 - accum[0]
-                fast, d, shr = truncating_wrap(accum[1], result)
                 if fast:  # ap_fixed's default modes: accum_t's and result_t's casts in one pass
                     n_over = 0
                     for j in range(n_out):
