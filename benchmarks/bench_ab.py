@@ -51,7 +51,7 @@ def _reply(obj) -> None:
     sys.__stdout__.flush()
 
 
-def worker(tree: str, models: list[str], samples: int) -> None:
+def worker(tree: str, models: list[str], samples: int, precision: str) -> None:
     sys.path.insert(0, tree)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import fxsim
@@ -69,7 +69,7 @@ def worker(tree: str, models: list[str], samples: int) -> None:
         zoo_name, shape = MODELS[name]
         keras_model = zoo.load(zoo_name)
         cfg = hls4ml.utils.config_from_keras_model(keras_model, granularity="name", backend="Vivado",
-                                                   default_precision=PRECISION)
+                                                   default_precision=precision)
         fx = from_hls4ml(csim.convert(keras_model, cfg, work / zoo_name))
         x = np.random.default_rng(1).normal(0.0, 1.0, (samples, *shape)).astype(np.float32)
         fx.predict(x[:100])  # compiles (cold cache) or loads the kernels
@@ -91,11 +91,11 @@ def worker(tree: str, models: list[str], samples: int) -> None:
 
 
 class Worker:
-    def __init__(self, tree: str, threads: int, models: list[str], samples: int):
+    def __init__(self, tree: str, threads: int, models: list[str], samples: int, precision: str):
         self.label = f"{tree} t={threads}"
         env = dict(os.environ, NUMBA_NUM_THREADS=str(threads), PYTHONPATH=tree)
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--worker", "--tree", tree, "--samples", str(samples),
+            [sys.executable, __file__, "--worker", "--tree", tree, "--samples", str(samples), "--precision", precision,
              *sum((["--model", m] for m in models), [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
@@ -125,20 +125,21 @@ def main(argv=None) -> int:
     p.add_argument("--threads", action="append", type=int, help="NUMBA_NUM_THREADS of the workers (repeat)")
     p.add_argument("--model", action="append", choices=sorted(MODELS), help="models (default: all)")
     p.add_argument("--samples", type=int, default=20000)
+    p.add_argument("--precision", default=PRECISION, help=f"hls4ml's default_precision (default {PRECISION})")
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", type=Path, help="write the measurements here")
     args = p.parse_args(argv)
     models = args.model or list(MODELS)
     if args.worker:
-        worker(args.tree[0], models, args.samples)
+        worker(args.tree[0], models, args.samples, args.precision)
         return 0
     trees = [str(Path(t).resolve()) for t in args.tree]
     load_before = os.getloadavg()
     workers = []
     for tree in trees:
         for threads in args.threads or [2]:
-            w = Worker(tree, threads, models, args.samples)
+            w = Worker(tree, threads, models, args.samples, args.precision)
             print(f"started {w.label}: {w.read()}", flush=True)  # one at a time: a cold compile is heavy
             workers.append(w)
     times: dict[tuple[str, str], list[float]] = {}
@@ -158,7 +159,8 @@ def main(argv=None) -> int:
         for w in workers:
             w.close()
     load_after = os.getloadavg()
-    print(f"\nload average before {load_before}, after {load_after}; {args.samples} samples, {args.rounds} rounds\n")
+    print(f"\nload average before {load_before}, after {load_after}; {args.samples} samples at {args.precision}, "
+          f"{args.rounds} rounds\n")
     # Samples per CPU-second (all the worker's threads together) hardly depend on how many other
     # processes share the cores (only through caches); wall-clock rates do, by 2x on a loaded host.
     print("| model | worker | samples/s median (min–max) | vs first | samples/CPU-s median (min–max) | vs first "

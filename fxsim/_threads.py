@@ -49,17 +49,23 @@ def run_blocks(kernel, n_blocks: int, *args) -> None:
 
     The threads are as many as :func:`numba.get_num_threads` (``NUMBA_NUM_THREADS``,
     :func:`numba.set_num_threads`), each taking the next range of blocks when it finishes
-    one; a batch of one block, or one thread, runs in the calling thread.
+    one; a batch of one block, or one thread, runs in the calling thread. The first block
+    runs in the calling thread before the others start (a kernel's first use compiles it).
     """
-    n_threads = min(numba.get_num_threads(), n_blocks)
+    n_threads = min(numba.get_num_threads(), n_blocks - 1)
     if n_threads <= 1:
         kernel(0, n_blocks, *args)
         return
+    # The first block alone in the calling thread first: on first use it compiles the kernel there,
+    # before other threads dispatch to it. numba types a call's arguments outside its compiler lock,
+    # and a dispatch during another thread's first compilation can meet numba's typeof registry while
+    # that compilation extends it ("dictionary changed size during iteration", seen on a fresh cache).
+    kernel(0, 1, *args)
     # Ranges of about n_blocks / (8 n_threads) blocks, each taken by the next thread free: with
     # one contiguous run per thread, the thread whose core another process takes finishes
     # last while the others wait (on the shared 2-core host one thread then beat two by 19%).
-    step = max(1, n_blocks // (n_threads * RANGES_PER_THREAD))
-    starts = iter(range(0, n_blocks, step))  # next() on a range iterator is atomic under the GIL
+    step = max(1, (n_blocks - 1) // (n_threads * RANGES_PER_THREAD))
+    starts = iter(range(1, n_blocks, step))  # next() on a range iterator is atomic under the GIL
 
     def work():
         for b0 in starts:

@@ -258,6 +258,27 @@ def test_weight_text_round_trip_gains_an_lsb_below_a_grid_point():
     assert weight_codes([2.5, 3.5, -2.5], "ap_int<8>").tolist() == [2, 4, -2]
 
 
+@pytest.mark.parametrize("t", [
+    "ap_fixed<16,6>", "ap_fixed<8,3,AP_RND,AP_SAT>", "ap_fixed<12,2,AP_RND_CONV,AP_WRAP>", "ap_ufixed<10,3,AP_RND>",
+    "ap_fixed<9,4,AP_RND_ZERO,AP_SAT_SYM>", "ap_fixed<6,1,AP_RND_MIN_INF,AP_SAT_ZERO>", "ap_fixed<40,-2,AP_RND_INF>",
+    "ap_fixed<4,6,AP_RND>", "ap_fixed<2,-1,AP_RND,AP_SAT_ZERO>", "ap_fixed<1,1>", "ap_int<8>", "ap_uint<6>",
+])
+def test_weight_codes_are_the_text_round_trip_of_every_weight(t):
+    # weight_codes prints only the weights near a rounding boundary; the codes must be those of
+    # printing every weight (hls4ml's '{:.Nf}', then parsed as double), whatever the type and mode
+    ft = FixedType.parse(t)
+    rng = np.random.default_rng(7)
+    grid = np.round(rng.normal(0, 64, 3000)) / 2.0 ** rng.integers(0, 16, 3000)
+    values = np.concatenate([rng.normal(0, 0.5, 3000), grid, grid + rng.choice([-1e-12, 1e-12, -1e-7, 1e-7], 3000),
+                             grid + 2.0 ** -(ft.frac + 1), rng.normal(0, 1e4, 300), [0.0, -0.0, 0.5, -0.5]])
+    fmt = f"{{:.{0 if ft.is_int else max(0, ft.frac)}f}}"
+    printed = np.array([float(fmt.format(v)) for v in values.tolist()])
+    np.testing.assert_array_equal(weight_codes(values, t), to_codes(printed, t))
+    huge = rng.normal(0, 1e17, 50)  # a decimal unit within a few ulps: every weight through the text
+    printed = np.array([float(fmt.format(v)) for v in huge.tolist()])
+    np.testing.assert_array_equal(weight_codes(huge, t), to_codes(printed, t))
+
+
 def test_import_fxsim_does_not_import_tensorflow():
     code = "import sys, fxsim, fxsim.fixed; print('tensorflow' in sys.modules, 'hls4ml' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

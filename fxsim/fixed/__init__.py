@@ -18,7 +18,10 @@ from fxsim.fixed.arrays import (
     weight_codes,
 )
 from fxsim.fixed.scalar import (
+    cast_common,
+    cast_params,
     code_range,
+    common_cast_rule,
     narrow_like,
     requantize,
     requantize_row,
@@ -34,7 +37,8 @@ from fxsim.fixed.scalar import (
 from fxsim.fixed.types import MAX_WIDTH, FixedType, Overflow, Rounding, product_type, sum_type
 
 __all__ = [
-    "MAX_WIDTH", "FixedType", "Overflow", "Rounding", "cast", "code_range", "count_overflows",
+    "MAX_WIDTH", "FixedType", "Overflow", "Rounding", "cast", "cast_common", "cast_params", "code_range",
+    "common_cast_rule", "count_overflows",
     "from_codes", "narrow_like", "product_type", "quantize", "requantize", "requantize_row",
     "round_shift_branchless", "saturate", "shift_right", "sum_type", "to_codes", "to_int",
     "trunc_to_int32", "trunc_toward_zero", "truncating_wrap", "truncating_wrap_rule", "weight_codes", "wrap_signed",

@@ -15,7 +15,7 @@ import numpy as np
 from fxsim._jit_cache import njit
 from fxsim._threads import run_blocks
 from fxsim.fixed.scalar import _apply_overflow, _double_to_code, requantize, requantize_row, trunc_to_int32
-from fxsim.fixed.types import FixedType, Overflow
+from fxsim.fixed.types import MAX_WIDTH, FixedType, Overflow
 
 _TO_CODES_CHUNK = 4096
 
@@ -43,6 +43,29 @@ def _floor_codes(values, scale, out):
     return n_slow
 
 
+@njit(cache=True)
+def _nearest_codes(values, scale, conv, out):
+    """``out = round(values * scale)`` to the nearest integer where :func:`_scaled_fits` (else 0),
+    ties up (RND) or, with ``conv``, to even (RND_CONV); returns how many did not fit.
+
+    The floor and the remainder are exact (``|v| < 2**52``), so the tie is found exactly.
+    A function over a chunk's slices, as :func:`_floor_codes`.
+    """
+    n_slow = 0
+    for i in range(values.size):
+        x = np.float64(values[i])
+        v = x * scale
+        fits = _scaled_fits(x, v)
+        v = v if fits else 0.0
+        q = math.floor(v)
+        r = v - q  # exact, in [0, 1)
+        c = np.int64(q)
+        tie_up = (c & 1) if conv else np.int64(1)
+        out[i] = c + np.int64(r > 0.5) + np.int64(r == 0.5) * tie_up
+        n_slow += not fits
+    return n_slow
+
+
 @njit(cache=True, nogil=True)
 def _to_codes_kernel(c0, c1, values, dst, out, left_out):
     """``out``: codes of ``values`` in the type ``dst`` (a ``FixedType.spec``), chunks ``c0 .. c1 - 1``.
@@ -55,7 +78,8 @@ def _to_codes_kernel(c0, c1, values, dst, out, left_out):
     subnormal-scaled, non-finite: rare) are left out, their codes meaningless, and counted
     per chunk in ``left_out``, for :func:`_to_codes_rest`, a kernel of their own that
     compiles only when some value needs it. With TRN the floor is the code already, and
-    only the overflow is left to apply. Chunks of ``_TO_CODES_CHUNK`` values; the
+    only the overflow is left to apply; with RND and RND_CONV the nearest code is
+    found from the floor and the exact remainder (:func:`_nearest_codes`). Chunks of ``_TO_CODES_CHUNK`` values; the
     kernel releases the GIL, so threads run ranges of chunks in parallel.
     """
     n = values.size
@@ -68,6 +92,11 @@ def _to_codes_kernel(c0, c1, values, dst, out, left_out):
         if dst[3] == 0:  # TRN (ap_fixed's default): the floor is the code, no remainder to class
             codes = out[s0:s1]
             left_out[c] = _floor_codes(values[s0:s1], scale, codes)
+            requantize_row(codes, frac, dst, codes)  # the overflow mode alone
+            continue
+        if dst[3] == 2 or dst[3] == 6:  # RND, RND_CONV: rounded to the nearest code here
+            codes = out[s0:s1]
+            left_out[c] = _nearest_codes(values[s0:s1], scale, dst[3] == 6, codes)
             requantize_row(codes, frac, dst, codes)  # the overflow mode alone
             continue
         for i in range(s0, s1):
@@ -222,6 +251,20 @@ def weight_codes(values: Any, t: FixedType | str) -> np.ndarray:
     t = FixedType.parse(t)
     arr = _float_array(values, "weights")
     decimals = 0 if t.is_int else max(0, t.frac)
-    fmt = f"{{:.{decimals}f}}"
-    printed = np.array([float(fmt.format(v)) for v in arr.ravel().tolist()], dtype=np.float64)
-    return to_codes(printed.reshape(arr.shape), t)
+    flat = arr.ravel()
+    codes = to_codes(flat, t)
+    # Printing moves a weight by at most half a unit of its last decimal (the parse adds half an ulp),
+    # and rounding to t's grid is monotonic: where the weight moved a whole unit down and up rounds to
+    # one integer (in a type as fine as t, wide enough not to overflow), the printed weight rounds to it
+    # too, so only the others take the text round trip. An ap_int's conversion is not monotonic (its
+    # quirk, _int_quirk), and weights so large that a unit is within a few ulps go through the text.
+    unit = 10.0 ** -decimals
+    text = np.arange(flat.size)
+    if not t.is_int and 0.5 * unit >= 4 * np.spacing(np.abs(flat).max(initial=0.0)):
+        fine = FixedType(MAX_WIDTH, MAX_WIDTH - t.frac, True, t.rounding, Overflow.SAT)
+        text = np.flatnonzero(to_codes(flat - unit, fine) != to_codes(flat + unit, fine))
+    if text.size:
+        fmt = f"{{:.{decimals}f}}"
+        printed = np.array([float(fmt.format(v)) for v in flat[text].tolist()], dtype=np.float64)
+        codes[text] = to_codes(printed, t)
+    return codes.reshape(arr.shape)

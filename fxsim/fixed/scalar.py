@@ -78,6 +78,45 @@ def truncating_wrap_rule(src_frac, t):
 truncating_wrap = njit(cache=True)(truncating_wrap_rule)
 
 
+def common_cast_rule(src_frac, t):
+    """Whether the cast ``t(v * 2**-src_frac)`` is one that :func:`cast_common` computes.
+
+    That is: ``t`` (a ``FixedType.spec``) is a signed type of 2 to 62 bits, WRAP or SAT,
+    and either TRN, RND or RND_CONV, or no bit is dropped (``0 <= d <= 62``). These are the
+    casts a kernel can make without a branch on the value (:func:`truncating_wrap_rule`'s
+    are among them). Plain Python, for the code that picks a kernel.
+    """
+    width, frac, signed, rmode, omode = t
+    d = src_frac - frac
+    return (signed != 0 and 2 <= width < 63 and omode in (0, 1) and 0 <= d <= 62
+            and (d == 0 or rmode in (0, 2, 6)))
+
+
+@njit(cache=True)
+def cast_params(d, t):
+    """The constants of :func:`cast_common` for a cast to ``t`` (a ``FixedType.spec``) that drops ``d`` bits.
+
+    ``(d, rnd, conv, sat, sh, lo, hi)``: the rounding flags of
+    :func:`round_shift_branchless`, SAT (else WRAP), ``sh = 64 - width`` and the type's
+    code range. Computed once, outside a kernel's loops.
+    """
+    lo, hi = code_range(t[0], True)
+    return (d, np.int64(t[3] == 2), np.int64(d > 0 and t[3] == 6), t[4] == 1, 64 - t[0], lo, hi)
+
+
+@njit(cache=True)
+def cast_common(v, p):
+    """``t(v * 2**-d)`` for a cast :func:`common_cast_rule` admits (``p``: :func:`cast_params`).
+
+    Rounded with :func:`round_shift_branchless`, then saturated or wrapped, with no
+    branch on the value. Returns ``(code, overflowed)``, as :func:`requantize` does.
+    """
+    d, rnd, conv, sat, sh, lo, hi = p
+    q = round_shift_branchless(v, d, rnd, conv)
+    c = saturate(q, lo, hi) if sat else wrap_signed(q, sh)
+    return c, c != q
+
+
 @njit(cache=True)
 def round_shift_branchless(v, d, rnd, conv):
     """``v * 2**-d`` (``0 <= d <= 62``) rounded with no branch on the value, so loops vectorise.
@@ -86,7 +125,9 @@ def round_shift_branchless(v, d, rnd, conv):
     RND_CONV (``conv = 1``): to nearest, ties to even. Rounding to nearest adds half an
     output step before the floor; ties-to-even adds one less unless the floor is odd.
     Computed in ``v``'s own integer width: an int32 ``v`` needs ``d <= 31`` and
-    ``|v| + 2**(d-1) < 2**31``.
+    ``|v| + 2**(d-1) < 2**31``. With ``d == 0`` nothing is dropped: pass ``conv = 0`` then
+    (the callers do: :func:`cast_params`, the accumulation plans' ``FLOOR``), as ``v`` itself
+    is the answer and the tie fix would add its lowest bit.
     """
     half = (np.int64(1) << d) >> 1  # 0 when d == 0: nothing is dropped
     # RND_CONV: -1 when the floor is even (and bits are dropped), so an exact tie rounds down to it

@@ -18,7 +18,7 @@ from numba.extending import overload
 from fxsim._jit_cache import njit
 from fxsim.fixed import code_range, narrow_like, requantize, round_shift_branchless, saturate, wrap_signed
 from fxsim.kernels.blocks import copy_as, copy_into, row_max_abs
-from fxsim.kernels.dense_plan import EXACT, ORDERED, ROUND, ROUND_CONV, fast_plan, runs_prepared
+from fxsim.kernels.dense_plan import EXACT, ORDERED, ROUND, ROUND_CONV, fast_plan, sums_in_int32
 
 #: Outputs per group in the accumulation loops (and per "can it overflow" decision).
 GROUP = 4
@@ -227,27 +227,34 @@ def _accumulate_prepared_plan(plan, x, x_frac, weight, w_frac, bias_acc, order, 
 
 
 def accumulate_mod32(plan, x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, acc64):
-    """The accumulators of :func:`accumulate_prepared`'s 32-bit WRAP plan, left in ``scratch``'s int32 buffer.
+    """The accumulators of a fast plan in 32-bit lanes that counts nothing, left in ``scratch``'s int32 buffer.
 
-    For the plans :func:`~fxsim.kernels.dense_plan.runs_prepared` admits (inside kernels only).
-    ``scratch[1]`` (int32 ``[n_out, B]``) then holds codes congruent modulo ``2**32`` to the exact sums: the raw
-    int32 sums where every product fits int32, else the int64 sums (in ``acc64``, int64
-    ``[n_out, B]``) already wrapped to ``accum_t``. ``accum_t`` has at most 32 bits, so
-    :func:`~fxsim.fixed.wrap_signed` of either is the ``accum_t`` code, and a caller that
-    reads the accumulators once (a fused recurrent cell) applies that cast itself instead
-    of a pass over every row.
+    For the plans :func:`~fxsim.kernels.dense_plan.sums_in_int32` admits (inside kernels only).
+    ``scratch[1]`` (int32 ``[n_out, B]``) then holds codes congruent modulo ``2**32`` to the
+    ``accum_t`` codes, so :func:`~fxsim.fixed.wrap_signed` of each is the code (``accum_t``
+    has at most 32 bits), and a caller that reads the accumulators once (a fused recurrent
+    cell) applies that cast itself instead of a pass over every row. WRAP
+    (:attr:`~fxsim.kernels.dense_plan.FastPlan.wrap32`): the raw int32 sums where every
+    product fits int32, else the int64 sums (in ``acc64``, int64 ``[n_out, B]``) already
+    wrapped. SAT: the codes themselves (:func:`_sat_sums32`).
     """
     raise NotImplementedError("accumulate_mod32 is compiled into fxsim's kernels")
 
 
 @overload(accumulate_mod32, prefer_literal=True)
 def _accumulate_mod32_plan(plan, x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, acc64):
-    if not isinstance(plan, nbt.IntegerLiteral) or not runs_prepared(plan.literal_value):
+    if not isinstance(plan, nbt.IntegerLiteral) or not sums_in_int32(plan.literal_value):
         raise TypingError("fxsim.kernels.dense_loops.accumulate_mod32 needs a compile-time constant plan that "
-                          f"runs_prepared admits (got {plan})")
+                          f"sums_in_int32 admits (got {plan})")
     p = fast_plan(plan.literal_value)
     rnd = int(p.rounding == ROUND)
     conv = int(p.rounding == ROUND_CONV)
+
+    if p.sat:
+        def sat32(plan, x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, acc64):
+            _sat_sums32(x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, rnd, conv, acc64)
+
+        return sat32
 
     def mod32(plan, x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, acc64):
         acc32 = scratch[1]
@@ -276,7 +283,9 @@ def prepared_weight(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @njit(cache=True, inline="always")
 def dense_scratch(n_in, n_out, n_b):
     """A block's buffers for :func:`accumulate_prepared`: ``x32 [n_in, n_b]``, ``acc32 [n_out, n_b]`` (int32)
-    and the all-ones group flags ``[ceil(n_out / GROUP)]``; made once per block, reused every time step."""
+    and the group flags ``[ceil(n_out / GROUP)]``, all ones (the WRAP plans sum every group; the SAT
+    plan of :func:`accumulate_mod32` writes its fitting groups there each call); made once per
+    block, reused every time step."""
     groups = np.ones((n_out + GROUP - 1) // GROUP, dtype=np.int64)
     return np.empty((n_in, n_b), dtype=np.int32), np.empty((n_out, n_b), dtype=np.int32), groups
 
@@ -295,6 +304,60 @@ def _load32(x, x32, wmax, limit):
         if m > _INT32_MAX or wmax[i] > _INT32_MAX or m * wmax[i] > limit:
             ok = False
     return ok
+
+
+@njit(cache=True)
+def _load32_max(x, x32, wmax, limit, xmax):
+    """:func:`_load32` that also writes each input row's ``max_b |x[i, b]|`` into ``xmax``."""
+    ok = True
+    for i in range(x.shape[0]):
+        m = np.int64(0)
+        for b in range(x.shape[1]):
+            v = x[i, b]
+            m = max(m, abs(v))
+            x32[i, b] = v
+        xmax[i] = m
+        if m > _INT32_MAX or wmax[i] > _INT32_MAX or m * wmax[i] > limit:
+            ok = False
+    return ok
+
+
+@njit(cache=True, inline="always")
+def _sat_sums32(x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, rnd, conv, acc64):
+    """The ``accum_t`` codes of the fast SAT plan without counting, into ``scratch[1]`` (int32 ``[n_out, B]``).
+
+    As :func:`_fast_implementation`'s loops for that plan, on prepared weights and buffers:
+    the groups of outputs whose partial sums cannot leave ``accum_t`` on this block's inputs
+    (:func:`fitting_groups`, flags in ``scratch[2]``) are summed with no cast, in 32-bit lanes
+    where every product fits int32; the others with every product and partial sum
+    saturated, in int64 (``acc64``). ``accum_t`` has at most 32 bits, so every code fits int32.
+    """
+    weight32, wmax = wp
+    x32, acc32, fits = scratch
+    aw, af = accum[0], accum[1]
+    d = x_frac + w_frac - af
+    sh = 64 - aw
+    lo, hi = code_range(aw, True)
+    n_out = weight.shape[1]
+    xmax = np.empty(x.shape[0], dtype=np.int64)
+    lanes32 = _load32_max(x, x32, wmax, _INT32_MAX - ((np.int64(1) << d) >> 1), xmax)
+    n_fit = fitting_groups(xmax, weight, bias_acc, d, hi, fits)
+    if n_fit > 0 and lanes32:
+        for j in range(n_out):
+            bj = bias_acc[j]
+            for b in range(acc32.shape[1]):
+                acc32[j, b] = bj
+        _mac_block(acc32, weight32, x32, d, rnd, conv, _MODULAR, sh, lo, hi, False, fits, 1)
+    if n_fit < fits.shape[0] or not lanes32:
+        _init(acc64, bias_acc)
+        if n_fit > 0 and not lanes32:
+            _mac_block(acc64, weight, x, d, rnd, conv, _MODULAR, sh, lo, hi, False, fits, 1)
+        if n_fit < fits.shape[0]:
+            _mac_block(acc64, weight, x, d, rnd, conv, _SAT, sh, lo, hi, False, fits, 0)
+        for j in range(n_out):
+            if fits[j // GROUP] == 0 or not lanes32:
+                for b in range(acc32.shape[1]):
+                    acc32[j, b] = acc64[j, b]
 
 
 @njit(cache=True, inline="always")

@@ -99,6 +99,13 @@ def fast_plan(plan: int) -> FastPlan | None:
     return FastPlan(rounding, bool(sat), bool(count), bool(lanes32))
 
 
+def sums_in_int32(plan: int) -> bool:
+    """Whether ``plan`` is a fast plan in 32-bit lanes that counts nothing, WRAP or SAT: the plans
+    :func:`~fxsim.kernels.dense_loops.accumulate_mod32` runs (the fused recurrent cells' products)."""
+    p = fast_plan(plan)
+    return p is not None and p.lanes32 and not p.count
+
+
 def runs_prepared(plan: int) -> bool:
     """Whether ``plan`` is a :attr:`FastPlan.wrap32` plan, whose loops take prepared weights and buffers."""
     p = fast_plan(plan)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from fxsim._jit_cache import njit
-from fxsim.fixed import wrap_signed
+from fxsim.fixed import cast_params, wrap_signed
 from fxsim.kernels.blocks import store_rows
 from fxsim.kernels.counters import Counted, recurrent_counters
 from fxsim.kernels.lut import lut_index_pow2
@@ -36,6 +36,7 @@ from fxsim.kernels.recurrent_rows import (
     activate_row,
     add_products_row,
     block_buffers,
+    cell_cast,
     gather_row,
     lut_shift,
     product_row,
@@ -114,12 +115,14 @@ def gru_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, 
 
 
 @njit(cache=True, inline="always")
-def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, out, counts):
+def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, generic, out, counts):
     """:func:`gru_block` without its trace, one state row at a time, on int32 accumulators.
 
     For the layers :func:`fxsim.kernels.recurrent.fused_cell` admits (every cast of the cell
-    a WRAP that drops bits by truncation or none, both tables of ``2**k`` entries) and
-    dense plans :func:`~fxsim.kernels.dense_plan.runs_prepared` admits. Both products leave
+    a WRAP or SAT with TRN, RND or RND_CONV, both tables of ``2**k`` entries) and dense
+    plans :func:`~fxsim.kernels.dense_plan.sums_in_int32` admits; ``generic`` (a constant of
+    the kernel) is False where every cast is a truncating WRAP (ap_fixed's default modes,
+    the shortest loops: :func:`~fxsim.kernels.recurrent_rows.cell_cast`). Both products leave
     their sums in int32 (:func:`~fxsim.kernels.recurrent_rows.project_step_mod32`); each
     row of the state (``n_b`` samples) then goes through the whole cell in five loops over
     buffers of ``n_b`` values that stay in the first-level cache (z and r pre-activations
@@ -132,7 +135,6 @@ def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, o
     af, rf = args.accum[1], args.result[1]
     ax, ah = scratch[0][1], scratch[1][1]  # [3n, n_b] int32 accumulators of W x_t + b and U h + br
     sha = 64 - args.accum[0]
-    shr = 64 - args.result[0]
     t_r, t_a = args.recr_table, args.act_table
     n_r, n_a = t_r.shape[0], t_a.shape[0]
     eff_r = lut_shift(args.recr_kind, af, n_r)
@@ -141,7 +143,9 @@ def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, o
     one = np.int64(1) << fz
     f1, f2 = af + fz, rf + af  # the two products of the state update
     f = f1 if f1 > f2 else f2
-    s1, s2, dh = f - f1, f - f2, f - rf
+    s1, s2 = f - f1, f - f2
+    # the cell's casts: accum_t(a + b), accum_t(r * zh[h]), result_t(the state update)
+    p_sum, p_rh, p_h = cast_params(0, args.accum), cast_params(af, args.accum), cast_params(f - rf, args.result)
     g = np.empty((3, n_b), dtype=np.int64)  # z | r | candidate: table index, then value
     for t in range(x.shape[1]):
         project_step_mod32(x, s0, t, xs, h, args, zx, zh, plan_x, plan_h, scratch)
@@ -150,34 +154,32 @@ def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, o
         for j in range(n):
             o = j * n_b
             for b in range(n_b):  # z, r pre-activations and their table indices
-                q = wrap_signed(np.int64(ax[j, b]), sha) + wrap_signed(np.int64(ah[j, b]), sha)
-                c = wrap_signed(q, sha)
-                o_pre += c != q
+                c, ov = cell_cast(wrap_signed(np.int64(ax[j, b]), sha) + wrap_signed(np.int64(ah[j, b]), sha),
+                                  p_sum, generic)
+                o_pre += ov
                 iz, cz = lut_index_pow2(c, eff_r, n_r)
-                q = wrap_signed(np.int64(ax[n + j, b]), sha) + wrap_signed(np.int64(ah[n + j, b]), sha)
-                c = wrap_signed(q, sha)
-                o_pre += c != q
+                c, ov = cell_cast(wrap_signed(np.int64(ax[n + j, b]), sha) + wrap_signed(np.int64(ah[n + j, b]), sha),
+                                  p_sum, generic)
+                o_pre += ov
                 ir, cr = lut_index_pow2(c, eff_r, n_r)
                 g[0, b] = iz
                 g[1, b] = ir
                 c_gate += cz + cr
             o_gate += gather_row(t_r, g, 0) + gather_row(t_r, g, 1)
             for b in range(n_b):  # r * zh[h], the candidate pre-activation and its index
-                q = (g[1, b] * wrap_signed(np.int64(ah[2 * n + j, b]), sha)) >> af
-                c = wrap_signed(q, sha)
-                o_rh += c != q
-                q = wrap_signed(np.int64(ax[2 * n + j, b]), sha) + c
-                c = wrap_signed(q, sha)
-                o_hin += c != q
+                c, ov = cell_cast(g[1, b] * wrap_signed(np.int64(ah[2 * n + j, b]), sha), p_rh, generic)
+                o_rh += ov
+                c, ov = cell_cast(wrap_signed(np.int64(ax[2 * n + j, b]), sha) + c, p_sum, generic)
+                o_hin += ov
                 ih, ch = lut_index_pow2(c, eff_a, n_a)
                 g[2, b] = ih
                 c_cand += ch
             o_cand += gather_row(t_a, g, 2)
             for b in range(n_b):  # h = hc * (1 - z) + h * z
                 gz = g[0, b]
-                q = (((g[2, b] * (one - (gz << (fz - af)))) << s1) + ((hf[o + b] * gz) << s2)) >> dh
-                c = wrap_signed(q, shr)
-                o_h += c != q
+                v = ((g[2, b] * (one - (gz << (fz - af)))) << s1) + ((hf[o + b] * gz) << s2)
+                c, ov = cell_cast(v, p_h, generic)
+                o_h += ov
                 hf[o + b] = c
         counts[GRU.gate_preactivation] += o_pre
         counts[GRU.gate_table_index_clip] += c_gate

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from fxsim._jit_cache import njit
-from fxsim.fixed import wrap_signed
+from fxsim.fixed import cast_params, wrap_signed
 from fxsim.kernels.blocks import store_rows
 from fxsim.kernels.counters import Counted, recurrent_counters
 from fxsim.kernels.lut import lut_index_pow2
@@ -35,6 +35,7 @@ from fxsim.kernels.recurrent_rows import (
     activate_row,
     add_products_row,
     block_buffers,
+    cell_cast,
     gather_row,
     lut_shift,
     product_row,
@@ -116,11 +117,12 @@ def lstm_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h,
 
 
 @njit(cache=True, inline="always")
-def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, out, counts):
+def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, generic, out, counts):
     """:func:`lstm_block` without its trace, one state row at a time, on int32 accumulators.
 
     For the layers :func:`fxsim.kernels.recurrent.fused_cell` admits and dense plans
-    :func:`~fxsim.kernels.dense_plan.runs_prepared` admits, as :func:`fxsim.kernels.gru.gru_block_fused`:
+    :func:`~fxsim.kernels.dense_plan.sums_in_int32` admits (``generic`` as there), as
+    :func:`fxsim.kernels.gru.gru_block_fused`:
     per row of the state (``n_b`` samples), the four pre-activations with their table
     indices, the four table reads, the cell state with its index, its table read and the
     hidden state, in loops over buffers of ``n_b`` values. The same codes and counts as
@@ -131,7 +133,6 @@ def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, 
     ax, ah = scratch[0][1], scratch[1][1]  # [4n, n_b] int32 accumulators of W x_t + b and U h + br
     c = start_state(state, 1, s0, n, n_b).reshape(nb_)  # the cell state: state[1] or zeros
     sha = 64 - args.accum[0]
-    shr = 64 - args.result[0]
     t_r, t_a = args.recr_table, args.act_table
     n_r, n_a = t_r.shape[0], t_a.shape[0]
     eff_r = lut_shift(args.recr_kind, af, n_r)
@@ -140,6 +141,8 @@ def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, 
     f = 2 * af if 2 * af > rf + af else rf + af  # c = g * i + c * f, aligned to the finer product
     s1, s2, dc = f - 2 * af, f - (rf + af), f - rf
     dh = 2 * af - rf  # h = o * activation(c)
+    # the cell's casts: accum_t(a + b), result_t(c), result_t(h)
+    p_sum, p_c, p_h = cast_params(0, args.accum), cast_params(dc, args.result), cast_params(dh, args.result)
     g = np.empty((5, n_b), dtype=np.int64)  # i | f | candidate | o | activation(c): table index, then value
     for t in range(x.shape[1]):
         project_step_mod32(x, s0, t, xs, h, args, zx, zh, plan_x, plan_h, scratch)
@@ -153,9 +156,9 @@ def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, 
                 n_t = n_a if k == 2 else n_r
                 n_clip = 0
                 for b in range(n_b):
-                    q = wrap_signed(np.int64(ax[r, b]), sha) + wrap_signed(np.int64(ah[r, b]), sha)
-                    v = wrap_signed(q, sha)
-                    o_pre += v != q
+                    v, ov = cell_cast(wrap_signed(np.int64(ax[r, b]), sha) + wrap_signed(np.int64(ah[r, b]), sha),
+                                      p_sum, generic)
+                    o_pre += ov
                     idx, cl = lut_index_pow2(v, eff, n_t)
                     g[k, b] = idx
                     n_clip += cl
@@ -166,18 +169,16 @@ def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, 
             o_gate += gather_row(t_r, g, 0) + gather_row(t_r, g, 1) + gather_row(t_r, g, 3)
             o_cand += gather_row(t_a, g, 2)
             for b in range(n_b):  # c = g * i + c * f, and the index of activation(c)
-                q = (((g[2, b] * g[0, b]) << s1) + ((c[o + b] * g[1, b]) << s2)) >> dc
-                v = wrap_signed(q, shr)
-                o_c += v != q
+                v, ov = cell_cast(((g[2, b] * g[0, b]) << s1) + ((c[o + b] * g[1, b]) << s2), p_c, generic)
+                o_c += ov
                 c[o + b] = v
                 idx, cl = lut_index_pow2(v, eff_c, n_a)
                 g[4, b] = idx
                 c_s += cl
             o_s += gather_row(t_a, g, 4)
             for b in range(n_b):  # h = o * activation(c)
-                q = (g[3, b] * g[4, b]) >> dh
-                v = wrap_signed(q, shr)
-                o_h += v != q
+                v, ov = cell_cast(g[3, b] * g[4, b], p_h, generic)
+                o_h += ov
                 hf[o + b] = v
         counts[LSTM.gate_preactivation] += o_pre
         counts[LSTM.gate_table_index_clip] += c_gate

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from fxsim._jit_cache import njit
-from fxsim.fixed import MAX_WIDTH, FixedType, truncating_wrap_rule
+from fxsim.fixed import MAX_WIDTH, FixedType, common_cast_rule, truncating_wrap_rule
 from fxsim.ir import RecurrentSpec
 from fxsim.kernels import dense as dk
 from fxsim.kernels import lut
 from fxsim.kernels.blocks import BLOCK, n_blocks
 from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
-from fxsim.kernels.dense_plan import accumulation_plan, runs_prepared
+from fxsim.kernels.dense_plan import accumulation_plan, sums_in_int32
 from fxsim.kernels.gru import GRU_COUNTED, GRU_COUNTERS, GRU_TRACE, gru_block, gru_block_fused
 from fxsim.kernels.lstm import LSTM_COUNTED, LSTM_COUNTERS, LSTM_TRACE, lstm_block, lstm_block_fused
 from fxsim.kernels.recurrent_rows import ACTIVATIONS, CellArgs, accum_table
@@ -161,6 +161,11 @@ def dense_orders(spec: RecurrentSpec) -> tuple[np.ndarray, np.ndarray]:
     return order_x, order_h
 
 
+#: :func:`fused_cell`'s answers: the row-by-row cell; fused, every cast a truncating WRAP; fused,
+#: casts of the common modes (``fxsim.fixed.common_cast_rule``: TRN, RND, RND_CONV with WRAP or SAT).
+NOT_FUSED, FUSED_TRUNCATING_WRAP, FUSED_COMMON = 0, 1, 2
+
+
 @dataclass
 class Prepared:
     """A recurrent layer's kernel arguments built once from its spec (:func:`prepare`)."""
@@ -179,7 +184,7 @@ class Prepared:
     act_kind: int
     weight_p: tuple  # (int32 codes, max |w| per input row) of weight and recurrent_weight, prepared_weight
     recurrent_weight_p: tuple
-    fused: bool = False  # the cell runs as one loop per step (fused_cell)
+    fused: int = NOT_FUSED  # how the cell may run fused (fused_cell)
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -237,31 +242,34 @@ def prepare(spec: RecurrentSpec, *, static_only: bool = False) -> Prepared:
     )
 
 
-def _truncating_wrap(t: FixedType, drop: int) -> bool:
-    # a cast the fused cells compute as wrap_signed(v >> drop) (fxsim.fixed.truncating_wrap_rule)
-    return truncating_wrap_rule(t.frac + drop, t.spec)[0]
+def fused_cell(spec: RecurrentSpec) -> int:
+    """How the layer's cell may run fused (``gru_block_fused`` / ``lstm_block_fused``).
 
-
-def fused_cell(spec: RecurrentSpec) -> bool:
-    """Whether the layer's cell may run fused (``gru_block_fused`` / ``lstm_block_fused``).
-
-    Decided from the types alone, once per layer: every cast of the cell after the two
-    dense products must be a truncating WRAP (:func:`_truncating_wrap`; ap_fixed's
-    default modes) and both activations sigmoid or tanh tables of ``2**k`` entries.
-    Other layers run the row-by-row cells, which handle every mode.
+    Decided from the types alone, once per layer: both activations must be sigmoid or tanh
+    tables of ``2**k`` entries and every cast of the cell after the two dense products one
+    the fused loops compute without a branch on the value. ``FUSED_TRUNCATING_WRAP`` where
+    each is a truncating WRAP (:func:`~fxsim.fixed.truncating_wrap_rule`: ap_fixed's
+    default modes, the shortest loops), ``FUSED_COMMON`` where each is a TRN, RND or
+    RND_CONV with WRAP or SAT (:func:`~fxsim.fixed.common_cast_rule`), else ``NOT_FUSED``:
+    the row-by-row cells, which handle every mode.
     """
     a, r = spec.accum_t, spec.result_t
     n = int(spec.table_size)
     if spec.recurrent_activation == "relu" or spec.activation == "relu" or n & (n - 1):
-        return False
-    if not _truncating_wrap(a, 0):  # the gate pre-activations: accum_t(a + b)
-        return False
+        return NOT_FUSED
     if spec.cell == "gru":
         fz = max(a.frac, 0)
         f = max(a.frac + fz, r.frac + a.frac)
-        return _truncating_wrap(a, a.frac) and _truncating_wrap(r, f - r.frac)  # r * zh[h]; the new state
-    f = max(2 * a.frac, r.frac + a.frac)
-    return _truncating_wrap(r, f - r.frac) and _truncating_wrap(r, 2 * a.frac - r.frac)  # c; h = o * s(c)
+        # accum_t(a + b); r * zh[h]; the new state
+        casts = ((a, a.frac), (a, 2 * a.frac), (r, f))
+    else:
+        f = max(2 * a.frac, r.frac + a.frac)
+        casts = ((a, a.frac), (r, f), (r, 2 * a.frac))  # accum_t(a + b); c; h = o * s(c)
+    if all(truncating_wrap_rule(src, t.spec)[0] for t, src in casts):
+        return FUSED_TRUNCATING_WRAP
+    if all(common_cast_rule(src, t.spec) for t, src in casts):
+        return FUSED_COMMON
+    return NOT_FUSED
 
 
 # --- running a layer ----------------------------------------------------------------------------
@@ -270,7 +278,7 @@ def fused_cell(spec: RecurrentSpec) -> bool:
 def recurrent_forward(lstm, x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
                       recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
                       weight_p, recurrent_weight_p, return_sequences, trace, count, out, internals, counts,
-                      fused=False):
+                      fused=NOT_FUSED):
     """``nnet::lstm_stack`` (``lstm``) or ``nnet::gru_stack`` for a batch, blocks of ``BLOCK`` samples in parallel.
 
     Parameters
@@ -290,9 +298,9 @@ def recurrent_forward(lstm, x, state, x_frac, weight, w_frac, recurrent_weight, 
         else any ``[n, ...]`` array (untouched).
     counts : int64 ``[n_blocks(n), n counters]``, overflow counts per block (added to;
         columns as the cell's counters).
-    fused : the layer's types admit the fused cell (:func:`fused_cell`); it runs where
-        nothing is traced and both dense plans count nothing
-        (:func:`~fxsim.kernels.dense_plan.runs_prepared`), else the row-by-row cell.
+    fused : :func:`fused_cell`'s answer for the layer's types; a fused cell runs where
+        nothing is traced and both dense plans sum in int32 without counting
+        (:func:`~fxsim.kernels.dense_plan.sums_in_int32`), else the row-by-row cell.
 
     Runs the cell's kernel for the accumulation plans of its two dense products
     (:func:`forward_kernel`), so a model compiles only its own cell and loops, over the
@@ -300,20 +308,21 @@ def recurrent_forward(lstm, x, state, x_frac, weight, w_frac, recurrent_weight, 
     """
     plan_x = accumulation_plan(x_frac, w_frac, accum, order_x.shape[0] == 0, count)
     plan_h = accumulation_plan(result[1], rw_frac, accum, order_h.shape[0] == 0, count)
-    # the fused cells keep no trace and take the dense sums in int32 (dense_plan.runs_prepared)
-    fused = bool(fused) and not trace and runs_prepared(plan_x) and runs_prepared(plan_h)
-    kernel = forward_kernel("lstm" if lstm else "gru", plan_x, plan_h, fused)
+    # the fused cells keep no trace and take the dense sums in int32 (dense_plan.sums_in_int32)
+    if trace or not (sums_in_int32(plan_x) and sums_in_int32(plan_h)):
+        fused = NOT_FUSED
+    kernel = forward_kernel("lstm" if lstm else "gru", plan_x, plan_h, int(fused))
     run_blocks(kernel, n_blocks(x.shape[0]), x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
                recurrent_bias_acc, order_x, order_h, accum, result, recr_table, act_table, recr_kind, act_kind,
                weight_p, recurrent_weight_p, return_sequences, trace, out, internals, counts)
 
 
 @functools.cache
-def forward_kernel(cell: str, plan_x: int, plan_h: int, fused: bool = False):
+def forward_kernel(cell: str, plan_x: int, plan_h: int, fused: int = NOT_FUSED):
     """The kernel of one cell (``"gru"``, ``"lstm"``) with the given dense accumulation plans.
 
-    ``fused``: the cell's one-loop form (:func:`fused_cell`), else its row-by-row form;
-    a constant of the kernel like the plans, so only one form is compiled.
+    ``fused``: :func:`fused_cell`'s form of the cell (``NOT_FUSED``: row by row); a
+    constant of the kernel like the plans, so only one form is compiled.
 
     ``kernel(b0, b1, x, state, ...)`` runs the blocks ``b0 .. b1 - 1`` of the batch
     (arguments as :func:`recurrent_forward`'s) and releases the GIL. The plans
@@ -325,6 +334,8 @@ def forward_kernel(cell: str, plan_x: int, plan_h: int, fused: bool = False):
     if cell not in CELLS:
         raise ValueError(f"recurrent cell {cell!r} is not emulated (LSTM and GRU are)")
     lstm = cell == "lstm"
+    generic = fused == FUSED_COMMON
+    fused = fused != NOT_FUSED
 
     @njit(cache=True, nogil=True)
     def recurrent_blocks(b0, b1, x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
@@ -339,12 +350,14 @@ def forward_kernel(cell: str, plan_x: int, plan_h: int, fused: bool = False):
                             weight_p, recurrent_weight_p)
             # lstm and fused are constants of the kernel: numba removes the other branches before compiling
             if lstm and fused:
-                lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, out, counts[blk])
+                lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, generic, out,
+                                 counts[blk])
             elif lstm:
                 lstm_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, out, internals,
                            counts[blk])
             elif fused:
-                gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, out, counts[blk])
+                gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, generic, out,
+                                counts[blk])
             else:
                 gru_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, out, internals,
                           counts[blk])

@@ -16,7 +16,7 @@ from collections import namedtuple
 import numpy as np
 
 from fxsim._jit_cache import njit
-from fxsim.fixed import FixedType, requantize_row, truncating_wrap, wrap_signed
+from fxsim.fixed import FixedType, cast_common, requantize_row, truncating_wrap, wrap_signed
 from fxsim.kernels.blocks import STEPS_PER_LOAD, load_block, step_input
 from fxsim.kernels.counters import RECURRENT_DENSE_COUNTERS, counter_index
 from fxsim.kernels.dense import cast_with_flags, dense_accumulate_prepared, dense_scratch
@@ -120,6 +120,23 @@ def project_step_mod32(x, s0, t, xs, h, args, zx, zh, plan_x, plan_h, scratch):
                      scratch[0], zx)
     accumulate_mod32(plan_h, h, args.result[1], args.recurrent_weight, args.rw_frac, args.recurrent_bias_acc,
                      args.accum, args.recurrent_weight_p, scratch[1], zh)
+
+
+@njit(cache=True, inline="always")
+def cell_cast(v, p, generic):
+    """A fused cell's cast ``t(v * 2**-d)``; ``p``: :func:`~fxsim.fixed.cast_params` of it.
+
+    With ``generic`` (a constant of the kernel) any cast :func:`~fxsim.fixed.common_cast_rule`
+    admits (:func:`~fxsim.fixed.cast_common`: TRN, RND or RND_CONV, WRAP or SAT), else the
+    truncating WRAP ``wrap_signed(v >> d, sh)`` of the casts
+    :func:`~fxsim.fixed.truncating_wrap_rule` admits, which is all ap_fixed's default modes
+    need. Returns ``(code, overflowed)``.
+    """
+    if generic:
+        return cast_common(v, p)
+    q = v >> p[0]
+    c = wrap_signed(q, p[4])
+    return c, c != q
 
 
 def accum_table(table: np.ndarray, table_t: FixedType, accum_t: FixedType) -> np.ndarray:

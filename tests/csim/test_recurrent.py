@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.csim.helpers import compare_float32_predict, compare_layers
-from tests.csim.recurrent_base import recurrent_cases
+from tests.csim.recurrent_base import CASES, recurrent_cases
 
 pytestmark = [pytest.mark.csim, pytest.mark.keras2]
 
@@ -29,6 +29,21 @@ def case(request):
     c = request.param
     model = c.model()
     return c, model, c.config(model), c.inputs(model)
+
+
+def test_the_cases_run_every_form_of_the_cells(tmp_path):
+    """Each cell's fused forms and its row-by-row form run in some case's ``predict`` (checked above)."""
+    from fxsim import csim, from_hls4ml
+    from fxsim.kernels import recurrent
+
+    forms = set()
+    for c in CASES:
+        model = c.model()
+        graph = csim.convert(model, c.config(model), tmp_path / c.name)
+        spec = next(s for s in from_hls4ml(graph).layers if s.name == "rnn")
+        forms.add((c.cell, recurrent.fused_cell(spec)))
+    every = {recurrent.NOT_FUSED, recurrent.FUSED_TRUNCATING_WRAP, recurrent.FUSED_COMMON}
+    assert forms == {(cell, f) for cell in ("gru", "lstm") for f in every}
 
 
 def test_every_traced_layer_matches_csim(case, record):

@@ -4,8 +4,8 @@ The fused cells (``gru_block_fused`` / ``lstm_block_fused``) compute each state 
 the whole cell on the dense products' int32 sums; they are chosen per layer from its types
 (:func:`fxsim.kernels.recurrent.fused_cell`). The row-by-row cells, which handle every
 mode, are the reference here (tests/csim proves them against hls4ml's C simulation).
-Narrow types make every cast of the cell wrap somewhere; wide weights make the dense
-products leave int32, so the int64 fallback of ``accumulate_mod32`` runs too.
+Narrow types make every cast of the cell wrap (or saturate) somewhere; wide weights make the
+dense products leave int32, so the int64 fallbacks of ``accumulate_mod32`` run too.
 """
 
 from __future__ import annotations
@@ -39,14 +39,16 @@ def _spec(cell: str, accum: str, result: str, weight: str = "ap_fixed<8,3>", n_i
         activation="tanh", recurrent_activation="sigmoid", **kw)
 
 
-def _both(spec: RecurrentSpec, n_samples: int = 300, scale: float = 4.0, initial_state=None):
+def _both(spec: RecurrentSpec, n_samples: int = 300, scale: float = 4.0, initial_state=None,
+          form: int = recurrent.FUSED_TRUNCATING_WRAP):
     t = spec.input_t
     x = np.random.default_rng(1).normal(0.0, scale, (n_samples, spec.n_timesteps, spec.n_in))
     codes = np.clip(np.round(x * 2.0**t.frac), t.min_code, t.max_code).astype(np.int64)
     p = recurrent.prepare(spec)
-    assert p.fused
+    assert p.fused == form
     fused = recurrent.run_recurrent(spec, codes, count=False, prepared=p, initial_state=initial_state)
-    rows = recurrent.run_recurrent(spec, codes, count=False, prepared=dataclasses.replace(p, fused=False),
+    rows = recurrent.run_recurrent(spec, codes, count=False,
+                                   prepared=dataclasses.replace(p, fused=recurrent.NOT_FUSED),
                                    initial_state=initial_state)
     return fused, rows
 
@@ -74,6 +76,32 @@ def test_fused_cell_matches_the_row_cell(cell, accum, result, weight, return_seq
         assert sum(v[0] for q, v in fused.overflows.items() if "table" not in q) > 0
 
 
+# The common modes (RND, RND_CONV, SAT) run the fused cell's generic casts; the dense products of a
+# SAT accum_t sum the groups that cannot overflow in int32 and saturate the others
+COMMON_CASES = [
+    ("gru", "ap_fixed<16,6,AP_RND,AP_SAT>", "ap_fixed<16,6,AP_RND,AP_SAT>", "ap_fixed<8,3>"),
+    ("gru", "ap_fixed<10,3,AP_RND_CONV,AP_SAT>", "ap_fixed<8,2,AP_RND_CONV,AP_SAT>", "ap_fixed<8,3>"),
+    ("gru", "ap_fixed<10,3,AP_TRN,AP_SAT>", "ap_fixed<8,2,AP_RND,AP_WRAP>", "ap_fixed<8,3>"),
+    ("gru", "ap_fixed<12,4,AP_RND,AP_WRAP>", "ap_fixed<12,4,AP_RND_CONV,AP_WRAP>", "ap_fixed<8,3>"),
+    ("gru", "ap_fixed<28,10,AP_RND,AP_SAT>", "ap_fixed<24,8,AP_RND,AP_SAT>", "ap_fixed<24,6>"),
+    ("lstm", "ap_fixed<16,6,AP_RND,AP_SAT>", "ap_fixed<16,6,AP_RND,AP_SAT>", "ap_fixed<8,3>"),
+    ("lstm", "ap_fixed<9,3,AP_RND_CONV,AP_SAT>", "ap_fixed<9,3,AP_RND_CONV,AP_SAT>", "ap_fixed<8,3>"),
+    ("lstm", "ap_fixed<10,3,AP_TRN,AP_SAT>", "ap_fixed<10,3,AP_TRN,AP_SAT>", "ap_fixed<8,3>"),
+    ("lstm", "ap_fixed<28,10,AP_RND_CONV,AP_WRAP>", "ap_fixed<28,10,AP_RND_CONV,AP_WRAP>", "ap_fixed<24,6>"),
+]
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("cell, accum, result, weight", COMMON_CASES)
+def test_fused_common_modes_match_the_row_cell(cell, accum, result, weight, return_sequences):
+    spec = _spec(cell, accum, result, weight, return_sequences=return_sequences)
+    fused, rows = _both(spec, form=recurrent.FUSED_COMMON)
+    np.testing.assert_array_equal(fused.out, rows.out)
+    assert fused.overflows == rows.overflows
+    if "<16,6" not in accum:
+        assert sum(v[0] for q, v in fused.overflows.items() if "table" not in q) > 0
+
+
 def test_fused_cell_from_initial_states():
     spec = _spec("lstm", "ap_fixed<12,4>", "ap_fixed<12,4>")
     rng = np.random.default_rng(5)
@@ -84,16 +112,20 @@ def test_fused_cell_from_initial_states():
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_fused_cell_only_for_truncating_wrap_and_pow2_tables(cell):
+def test_fused_cell_forms(cell):
     base = _spec(cell, "ap_fixed<16,6>", "ap_fixed<16,6>")
-    assert recurrent.fused_cell(base)
+    assert recurrent.fused_cell(base) == recurrent.FUSED_TRUNCATING_WRAP
     for change in (dict(accum_t=FixedType.parse("ap_fixed<16,6,AP_TRN,AP_SAT>")),
                    dict(result_t=FixedType.parse("ap_fixed<16,6,AP_RND_CONV,AP_WRAP>")),
-                   dict(accum_t=FixedType.parse("ap_ufixed<16,6>")),
+                   dict(result_t=FixedType.parse("ap_fixed<16,6,AP_RND,AP_SAT>"))):
+        assert recurrent.fused_cell(dataclasses.replace(base, **change)) == recurrent.FUSED_COMMON, change
+    for change in (dict(accum_t=FixedType.parse("ap_ufixed<16,6>")),
+                   dict(result_t=FixedType.parse("ap_fixed<16,6,AP_RND_ZERO,AP_SAT>")),
+                   dict(result_t=FixedType.parse("ap_fixed<16,6,AP_TRN,AP_SAT_SYM>")),
                    dict(activation="relu"),
                    dict(table_size=1000)):
-        assert not recurrent.fused_cell(dataclasses.replace(base, **change)), change
+        assert recurrent.fused_cell(dataclasses.replace(base, **change)) == recurrent.NOT_FUSED, change
     # an accum_t that rounds: the GRU's reset product r * zh drops bits into accum_t; the LSTM
     # casts nothing to accum_t that drops bits (pre-activations are sums, table entries cast once)
     rnd = dataclasses.replace(base, accum_t=FixedType.parse("ap_fixed<16,6,AP_RND,AP_WRAP>"))
-    assert recurrent.fused_cell(rnd) == (cell == "lstm")
+    assert recurrent.fused_cell(rnd) == (recurrent.FUSED_COMMON if cell == "gru" else recurrent.FUSED_TRUNCATING_WRAP)
