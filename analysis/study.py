@@ -147,6 +147,11 @@ class Study:
         self.x_holdout, self.y_holdout = (x[held], y[held]) if n_hold else (None, None)
         self.options = dict(options)
         self.progress = progress
+        from fxsim.pipeline import snapshot
+
+        # the study holds its model unchanged (its evaluations are cached by point): its
+        # architecture and weights are read once, not at each of the scan's conversions
+        self._snapshot = snapshot(self.model)
         base = self._convert(self.model, precision)
         self.base_config: dict = base.conversion.config
         self.base_fx = base.fx
@@ -167,7 +172,8 @@ class Study:
         points of one model); raises ``ValueError`` where hls4ml or fxsim refuse the point."""
         from fxsim.pipeline import convert_checked
 
-        return convert_checked(model, precision, rules=False, **self.options).require()
+        snap = self._snapshot if model is self.model else None  # the requantized twins are new models
+        return convert_checked(model, precision, rules=False, snapshot=snap, **self.options).require()
 
     def _find_pinned(self) -> None:
         """Pin the types hls4ml does not take from the configuration (QKeras quantizers decide them)."""

@@ -315,7 +315,7 @@ def forget_conversions() -> None:
 
 def bench_scan(args, work: Path) -> dict:
     from fxsim import csim
-    from fxsim.pipeline import convert_checked
+    from fxsim.pipeline import convert_checked, snapshot
 
     n, repeats = args.samples, args.repeats
     model = load_model("toptag_gru_float")
@@ -326,10 +326,11 @@ def bench_scan(args, work: Path) -> dict:
     def fx_scan() -> list:
         # what a scan point costs in fxsim.analysis.study.Study (``fxsim scan``): the checked pipeline
         # without the doctor's rules (hls4ml's config_from_keras_model and convert_from_keras_model,
-        # from_hls4ml), then predict
+        # from_hls4ml), then predict; the study reads the model's architecture and weights once
         models = []
+        snap = snapshot(model)
         for c in configs:
-            fx = convert_checked(model, c["default"], rules=False).require().fx
+            fx = convert_checked(model, c["default"], rules=False, snapshot=snap).require().fx
             fx.predict(x)
             models.append(fx)
         return models

@@ -36,8 +36,14 @@ KERAS3_ENV = ".venv-keras3 (Keras >= 3.10: pip install 'fxsim[keras3]')"
 
 def installed_keras_major() -> int | None:
     """The major version of the installed ``keras`` distribution (no import), ``None`` if absent."""
+    import sys
     from importlib import metadata
 
+    # an imported keras names its version itself; the distribution metadata costs about a
+    # millisecond per lookup, and a scan asks at every one of its conversions
+    version = getattr(sys.modules.get("keras"), "__version__", None)
+    if isinstance(version, str) and version.split(".")[0].isdigit():
+        return int(version.split(".")[0])
     try:
         return int(metadata.version("keras").split(".")[0])
     except (metadata.PackageNotFoundError, ValueError):

@@ -28,7 +28,7 @@ from fxsim.frontends.keras import float_twin, input_shape, is_quantized, load_mo
 from fxsim.precision import PrecisionSpec, check_options, parse_precision
 
 #: The Keras-side helpers analysis needs beside the pipeline (so it imports no front-end itself).
-__all__ = ["Checked", "convert_checked", "float_twin", "input_shape", "is_quantized", "load_model"]
+__all__ = ["Checked", "convert_checked", "float_twin", "input_shape", "is_quantized", "load_model", "snapshot"]
 
 
 @dataclass
@@ -64,8 +64,24 @@ class Checked:
         return self
 
 
+def snapshot(model: Any) -> Any:
+    """What every conversion of ``model`` reads of it, read once, for a scan of one unchanging model.
+
+    A :class:`fxsim.frontends.keras.Snapshot` of a live Keras 2 / QKeras model (its
+    architecture JSON and weights digest), to pass to :func:`convert_checked`; ``None``
+    for the other front-ends, whose conversions read the model each time.
+    """
+    from fxsim.compat import frontend_of
+
+    if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__") or frontend_of(model) != "keras2":
+        return None
+    from fxsim.frontends.keras import snapshot as keras_snapshot
+
+    return keras_snapshot(model)
+
+
 def convert_checked(model: Any, precision: Any = None, *, x: np.ndarray | None = None, rules: bool = True,
-                    **options: Any) -> Checked:
+                    snapshot: Any = None, **options: Any) -> Checked:
     """Convert ``model`` at ``precision`` with hls4ml, read the fxsim IR, and diagnose it.
 
     Parameters
@@ -81,6 +97,9 @@ def convert_checked(model: Any, precision: Any = None, *, x: np.ndarray | None =
         run the Keras and graph rules of the doctor. ``False`` keeps only what makes a
         design unusable for fxsim (hls4ml refuses it, fxsim does not emulate it), for
         the hundreds of conversions of one model a precision scan makes.
+    snapshot : fxsim.frontends.keras.Snapshot, optional
+        :func:`snapshot` of ``model`` (a live Keras 2 / QKeras model), so a scan does not
+        read the unchanged architecture and weights again at every conversion.
     **options : Any
         hls4ml options (see :data:`fxsim.precision.HLS4ML_OPTIONS`).
 
@@ -118,6 +137,10 @@ def convert_checked(model: Any, precision: Any = None, *, x: np.ndarray | None =
         keras_model = load_keras3(model)
     else:
         keras_model = load_model(model)
+        if snapshot is not None:
+            options["snap"] = snapshot  # convert refuses a snapshot of another model
+    if snapshot is not None and frontend != "keras2":
+        raise ValueError(f"a snapshot is for Keras 2 / QKeras models; this is a {frontend} model")
     findings = static_findings(keras_model) if rules and frontend != "torch" else []
 
     def done(conversion: Any = None, fx: Any = None) -> Checked:

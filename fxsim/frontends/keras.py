@@ -264,27 +264,76 @@ def _hls4ml_class(layer: Any) -> str:
     return {"InputLayer": "Input"}.get(name, name)
 
 
-#: Bump to invalidate every cached build (:mod:`fxsim.csim`) when what a key covers changes.
-KEY_VERSION = 1
+#: Bump to invalidate every cached build (:mod:`fxsim.csim`) when what a key covers changes
+#: (2: the weights enter as their digest, so a :class:`Snapshot` gives the same key).
+KEY_VERSION = 2
 
 
-def conversion_key(model: Any, config: dict, backend: str = "Vivado", io_type: str = "io_parallel",
-                   trace: bool = False, *, arch: str | None = None, **project: Any) -> str:
-    """The one hash of a conversion: hls4ml version, backend, I/O type, tracing, architecture, weights, config.
+@dataclass(frozen=True)
+class Snapshot:
+    """What every conversion of one unchanging Keras model reads of it, read once.
 
-    Names the project folder of a conversion and keys the C-simulation build cache.
-    ``project``: keywords that shape only the written project (``part``, ``clock_period``);
-    they get a key of their own. ``arch``: ``model.to_json()`` when the caller has it.
+    A scan converts one model at hundreds of precisions (:class:`fxsim.analysis.study.Study`);
+    its architecture JSON (about 0.5 ms per ``to_json()``) and the digest of its weights
+    (about 1 ms: every variable read back from TensorFlow) are the same at each. Holding a
+    snapshot is a promise that the model is not changed (trained, rebuilt) while it is
+    used; :func:`snapshot` takes a new one.
+
+    Attributes
+    ----------
+    model : Any
+        the Keras model it was taken of (a conversion of another model refuses it).
+    arch : str
+        ``model.to_json()``.
+    weights : str
+        hex SHA-256 of the weights' dtypes, shapes and bytes, in ``get_weights()`` order.
     """
-    import hls4ml
 
+    model: Any = field(repr=False, compare=False)
+    arch: str
+    weights: str
+
+
+def snapshot(model: Any) -> Snapshot:
+    """A :class:`Snapshot` of a live Keras 2 / QKeras model."""
+    return Snapshot(model, model.to_json(), _weights_digest(model))
+
+
+def _weights_digest(model: Any) -> str:
     h = hashlib.sha256()
-    h.update(f"fxsim-csim {KEY_VERSION} hls4ml {hls4ml.__version__} {backend} {io_type} trace={trace}".encode())
-    h.update((model.to_json() if arch is None else arch).encode())
     for w in model.get_weights():
         w = np.ascontiguousarray(w)
         h.update(f"{w.dtype}{w.shape}".encode())
         h.update(w.tobytes())
+    return h.hexdigest()
+
+
+def _check_snapshot(model: Any, snap: Snapshot | None) -> None:
+    if snap is not None and snap.model is not model:
+        raise ValueError("this snapshot was taken of another model; take one of the model converted "
+                         "(fxsim.frontends.keras.snapshot)")
+
+
+def conversion_key(model: Any, config: dict, backend: str = "Vivado", io_type: str = "io_parallel",
+                   trace: bool = False, *, arch: str | None = None, snap: Snapshot | None = None,
+                   **project: Any) -> str:
+    """The one hash of a conversion: hls4ml version, backend, I/O type, tracing, architecture, weights, config.
+
+    Names the project folder of a conversion and keys the C-simulation build cache.
+    ``project``: keywords that shape only the written project (``part``, ``clock_period``);
+    they get a key of their own. ``arch``: ``model.to_json()`` when the caller has it;
+    ``snap``: a :class:`Snapshot` of ``model`` (its architecture and weights digest).
+    """
+    import hls4ml
+
+    _check_snapshot(model, snap)
+    if snap is not None:
+        arch = snap.arch
+    h = hashlib.sha256()
+    h.update(f"fxsim-csim {KEY_VERSION} hls4ml {hls4ml.__version__} {backend} {io_type} trace={trace}".encode())
+    h.update((model.to_json() if arch is None else arch).encode())
+    # the digest of the weights' bytes, so a key from a snapshot is the key without one
+    h.update((_weights_digest(model) if snap is None else snap.weights).encode())
     h.update(json.dumps(config, sort_keys=True, default=str).encode())
     key = h.hexdigest()[:24]
     if project:  # the key builds without them had, so those caches stay valid
@@ -293,7 +342,7 @@ def conversion_key(model: Any, config: dict, backend: str = "Vivado", io_type: s
 
 
 def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | None = None, *,
-            trace: bool = False, **options: Any) -> Conversion:
+            trace: bool = False, snap: Snapshot | None = None, **options: Any) -> Conversion:
     """Convert a Keras/QKeras model with hls4ml under a precision spec.
 
     Parameters
@@ -305,6 +354,7 @@ def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | N
         Defaults to a folder under the system temp directory named by :func:`conversion_key`.
     trace : turn on ``Trace`` for every layer (what a traced C-simulation build needs); the
         recorded ``config`` stays the one without it.
+    snap : a :class:`Snapshot` of ``model`` (a live model), for the many conversions of a scan.
     **options : hls4ml options (``backend``, ``io_type``, ``strategy``, ``reuse_factor``,
         ``default_precision``, ``max_precision``, ``part``, ``clock_period``, ``project_name``).
 
@@ -316,14 +366,18 @@ def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | N
     import hls4ml
 
     model = load_model(model)
+    _check_snapshot(model, snap)
     # once: the generated config's memo and the default folder's conversion key both read it
-    arch = model.to_json() if _parses_json() or output_dir is None else None
+    if snap is not None:
+        arch = snap.arch
+    else:
+        arch = model.to_json() if _parses_json() or output_dir is None else None
     config, generated, spec, options = hls4ml_config(model, precision, arch=arch, **options)
     kwargs = {k: v for k, v in options.items() if k in ("backend", "io_type", "part", "clock_period", "project_name")}
     kwargs.setdefault("backend", "Vivado")
     kwargs.setdefault("io_type", "io_parallel")
     if output_dir is None:
-        key = conversion_key(model, config, kwargs["backend"], kwargs["io_type"], trace, arch=arch)
+        key = conversion_key(model, config, kwargs["backend"], kwargs["io_type"], trace, arch=arch, snap=snap)
         output_dir = Path(tempfile.gettempdir()) / "fxsim-hls4ml" / key
     hls_config = copy.deepcopy(config)  # hls4ml writes into the dict it is given (Model['BitExact'])
     if trace:

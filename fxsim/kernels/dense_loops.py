@@ -43,7 +43,8 @@ def _mac_step(a, p, cast, sh, lo, hi):
         sc = wrap_signed(s, sh)
     else:
         pc = saturate(p, lo, hi)
-        s = a + pc
+        # in a's own width: int32 lanes hold the sum of two codes of at most 31 bits
+        s = narrow_like(a, a + pc)
         sc = saturate(s, lo, hi)
     return sc, pc != p, sc != s
 
@@ -328,9 +329,11 @@ def _sat_sums32(x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, rnd, co
 
     As :func:`_fast_implementation`'s loops for that plan, on prepared weights and buffers:
     the groups of outputs whose partial sums cannot leave ``accum_t`` on this block's inputs
-    (:func:`fitting_groups`, flags in ``scratch[2]``) are summed with no cast, in 32-bit lanes
-    where every product fits int32; the others with every product and partial sum
-    saturated, in int64 (``acc64``). ``accum_t`` has at most 32 bits, so every code fits int32.
+    (:func:`fitting_groups`, flags in ``scratch[2]``) are summed with no cast; the others
+    with every product and partial sum saturated. Both run in 32-bit lanes where every
+    product fits int32 and ``accum_t`` has at most 31 bits (a saturated partial sum plus a
+    saturated product then fits int32 too), else in int64 (``acc64``). ``accum_t`` has at
+    most 32 bits, so every code fits int32.
     """
     weight32, wmax = wp
     x32, acc32, fits = scratch
@@ -342,6 +345,18 @@ def _sat_sums32(x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, rnd, co
     xmax = np.empty(x.shape[0], dtype=np.int64)
     lanes32 = _load32_max(x, x32, wmax, _INT32_MAX - ((np.int64(1) << d) >> 1), xmax)
     n_fit = fitting_groups(xmax, weight, bias_acc, d, hi, fits)
+    if lanes32 and (n_fit == fits.shape[0] or aw <= 31):
+        for j in range(n_out):
+            bj = bias_acc[j]
+            for b in range(acc32.shape[1]):
+                acc32[j, b] = bj
+        if n_fit > 0:
+            _mac_block(acc32, weight32, x32, d, rnd, conv, _MODULAR, sh, lo, hi, False, fits, 1)
+        if n_fit < fits.shape[0]:
+            # every product fits int32 and a saturated code has at most 31 bits, so the
+            # sum of two codes does too: the saturating loop keeps 32-bit lanes
+            _mac_block(acc32, weight32, x32, d, rnd, conv, _SAT, sh, np.int32(lo), np.int32(hi), False, fits, 0)
+        return
     if n_fit > 0 and lanes32:
         for j in range(n_out):
             bj = bias_acc[j]

@@ -91,3 +91,44 @@ def test_remembered_weight_codes_are_hls4ml_text_round_trip_codes_and_owned_by_e
     for a, b in zip(models[0].layers, models[2].layers):
         if type(a).__name__ == "DenseSpec":
             assert not np.shares_memory(a.weight, b.weight)
+
+
+# --- snapshots: a scan reads its unchanged model's architecture and weights once ---
+
+
+def test_a_conversion_from_a_snapshot_is_the_conversion_without_one():
+    from fxsim.frontends.hls4ml import from_hls4ml
+
+    model = qmodels.qgru(seed=31)
+    snap = fk.snapshot(model)
+    x = np.random.default_rng(31).normal(0.0, 1.0, (64, *model.input_shape[1:]))
+    for precision in ("ap_fixed<12,4>", "ap_fixed<9,3,AP_RND,AP_SAT>"):
+        plain = fk.convert(model, precision)
+        snapped = fk.convert(model, precision, snap=snap)
+        assert snapped.config == plain.config
+        assert snapped.hls_model.config.get_output_dir() == plain.hls_model.config.get_output_dir()
+        np.testing.assert_array_equal(from_hls4ml(snapped.hls_model).predict_codes(x),
+                                      from_hls4ml(plain.hls_model).predict_codes(x))
+    assert fk.conversion_key(model, plain.config, snap=snap) == fk.conversion_key(model, plain.config)
+
+
+def test_the_key_follows_the_weights_and_a_new_snapshot_sees_them():
+    model = qmodels.qgru(seed=32)
+    config = fk.convert(model, "ap_fixed<12,4>").config
+    before = fk.snapshot(model)
+    model.set_weights([w + 0.25 for w in model.get_weights()])
+    after = fk.snapshot(model)
+    assert before.arch == after.arch and before.weights != after.weights
+    assert fk.conversion_key(model, config, snap=after) == fk.conversion_key(model, config)
+    assert fk.conversion_key(model, config, snap=before) != fk.conversion_key(model, config)
+
+
+def test_a_snapshot_of_another_model_is_refused():
+    from fxsim.pipeline import convert_checked, snapshot
+
+    a, b = qmodels.qgru(seed=33), qmodels.qgru(seed=34)
+    with pytest.raises(ValueError, match="another model"):
+        fk.convert(b, "ap_fixed<12,4>", snap=fk.snapshot(a))
+    with pytest.raises(ValueError, match="another model"):
+        convert_checked(b, "ap_fixed<12,4>", rules=False, snapshot=snapshot(a))
+    assert snapshot("no/such/model.h5") is None  # paths are loaded afresh: no snapshot
