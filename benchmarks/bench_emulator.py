@@ -339,7 +339,11 @@ def bench_scan(args, work: Path) -> dict:
     fx_totals = repeat(lambda: (forget_conversions(), fx_scan()), repeats)
     per_config, compile_s = [], []
     compared = mismatches = 0
-    for i, c in enumerate(configs[:n_csim_configs]):
+    # spread over the list (widths 18 down to 6, every integer width and mode), not its first few:
+    # the C simulation's cost depends on the type's width and modes
+    picked = sorted({int(round(k)) for k in np.linspace(0, len(configs) - 1, n_csim_configs)})
+    for i in picked:
+        c = configs[i]
         start = time.perf_counter()
         b = csim.build(model, hls_config(model, c["default"]), use_cache=False, directory=work / f"scan-cs-{i}")
         y = b.predict(x)
@@ -351,7 +355,8 @@ def bench_scan(args, work: Path) -> dict:
         shutil.rmtree(b.directory, ignore_errors=True)
     return {
         "configs": len(configs), "samples": n, "repeats": repeats, "fxsim_s": stats(fx_totals),
-        "csim_configs_run": n_csim_configs, "csim_per_config_s": stats(per_config),
+        "csim_configs_run": len(picked), "csim_configs": [configs[i]["default"] for i in picked],
+        "csim_per_config_s": stats(per_config),
         "csim_compile_per_config_s": stats(compile_s),
         "csim_s": statistics.median(per_config) * len(configs),
         "codes_compared": compared, "mismatches": mismatches,
@@ -432,8 +437,8 @@ def tables(rows: list[dict], scan: dict | None, hw: dict) -> str:
             lines.append(f"| {r['model']} | {r['macs_per_sample']:,} | {roof:,.0f} | {med:,.0f} | {med / roof:.1%} |")
     if scan:
         note = "" if scan["csim_configs_run"] == scan["configs"] else (
-            f" (the C simulation measured on {scan['csim_configs_run']} of them, its median scaled to "
-            f"{scan['configs']})")
+            f" (the C simulation measured on {scan['csim_configs_run']} of them, spread over the list: "
+            f"{', '.join(f'`{c}`' for c in scan.get('csim_configs', []))}; its median scaled to {scan['configs']})")
         fx_med = scan["fxsim_s"]["median"]
         lines += [
             "",
@@ -464,8 +469,9 @@ def main(argv=None) -> int:
                     help="samples of the Keras default-batch runs (default 5000)")
     ap.add_argument("--repeats", type=int, default=5, help="runs per rate (at least 5; default 5)")
     ap.add_argument("--configs", type=int, default=50)
-    ap.add_argument("--csim-configs", type=int, default=2,
-                    help="configurations the C simulation runs in the scan (default 2; --full: all)")
+    ap.add_argument("--csim-configs", type=int, default=5,
+                    help="configurations the C simulation runs in the scan, spread evenly over them "
+                         "(default 5; --full: all)")
     ap.add_argument("--cold-compile", action="store_true",
                     help="also time the first prediction on an empty kernel cache, per model (minutes each)")
     ap.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
