@@ -23,10 +23,12 @@ from fxsim.kernels.dense_plan import EXACT, ORDERED, ROUND, ROUND_CONV, fast_pla
 #: Outputs per group in the accumulation loops (and per "can it overflow" decision).
 GROUP = 4
 
-# How _mac_block casts (a literal at every call): not at all (WRAP, summed modulo 2**64), WRAP, SAT.
+# How _mac_block casts (a literal at every call): not at all (WRAP, summed modulo 2**64), WRAP, SAT,
+# SAT of the partial sums only (the products are known to fit).
 _MODULAR = 0
 _WRAP = 1
 _SAT = 2
+_SAT_SUM = 3
 
 
 @njit(cache=True)
@@ -41,6 +43,10 @@ def _mac_step(a, p, cast, sh, lo, hi):
         pc = wrap_signed(p, sh)
         s = a + pc
         sc = wrap_signed(s, sh)
+    elif cast == _SAT_SUM:
+        pc = p
+        s = narrow_like(a, a + pc)
+        sc = saturate(s, lo, hi)
     else:
         pc = saturate(p, lo, hi)
         # in a's own width: int32 lanes hold the sum of two codes of at most 31 bits
@@ -127,14 +133,16 @@ def _mac_row_exact(acc, w, x_row, pf, accum):
 
 
 @njit(cache=True)
-def fitting_groups(xmax, weight, bias_acc, d, hi, fits):
+def fitting_groups(xmax, weight, bias_acc, d, hi, fits, products_flag=0):
     """``fits[g] = 1`` where no product or partial sum of group ``g``'s outputs can leave ``[-hi-1, hi]``.
 
     Bounds every partial sum of output ``j`` by ``|bias_j| + sum_i (xmax[i] * |w_ij| >> d)
     + n_in`` (a product rounded in any mode is at most one above its floor magnitude),
     ``xmax`` being this block's :func:`row_max_abs`. Where it holds, casting each product
     and sum changes nothing, so those outputs can be summed plainly with no overflow to
-    count. Returns how many groups fit.
+    count. The other groups get ``products_flag`` where no product alone can overflow
+    (``(xmax[i] * |w_ij| >> d) + 1 <= hi``: only their partial sums need the cast), else 0.
+    Returns how many groups fit.
     """
     n_in, n_out = weight.shape
     n_fit = 0
@@ -149,6 +157,17 @@ def fitting_groups(xmax, weight, bias_acc, d, hi, fits):
             if bound > hi:
                 ok = 0
                 break
+        if not ok and products_flag:
+            ok = products_flag
+            for j in range(g * GROUP, min(g * GROUP + GROUP, n_out)):
+                for i in range(n_in):
+                    if ((xmax[i] * abs(weight[i, j])) >> d) + 1 > hi:
+                        ok = 0
+                        break
+                if not ok:
+                    break
+            fits[g] = ok
+            continue
         fits[g] = ok
         n_fit += ok
     return n_fit
@@ -330,7 +349,8 @@ def _sat_sums32(x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, rnd, co
     As :func:`_fast_implementation`'s loops for that plan, on prepared weights and buffers:
     the groups of outputs whose partial sums cannot leave ``accum_t`` on this block's inputs
     (:func:`fitting_groups`, flags in ``scratch[2]``) are summed with no cast; the others
-    with every product and partial sum saturated. Both run in 32-bit lanes where every
+    with every partial sum saturated, and every product too unless none of the group's
+    can overflow on these inputs (flag 2). They run in 32-bit lanes where every
     product fits int32 and ``accum_t`` has at most 31 bits (a saturated partial sum plus a
     saturated product then fits int32 too), else in int64 (``acc64``). ``accum_t`` has at
     most 32 bits, so every code fits int32.
@@ -344,8 +364,11 @@ def _sat_sums32(x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, rnd, co
     n_out = weight.shape[1]
     xmax = np.empty(x.shape[0], dtype=np.int64)
     lanes32 = _load32_max(x, x32, wmax, _INT32_MAX - ((np.int64(1) << d) >> 1), xmax)
-    n_fit = fitting_groups(xmax, weight, bias_acc, d, hi, fits)
-    if lanes32 and (n_fit == fits.shape[0] or aw <= 31):
+    if lanes32 and aw <= 31:
+        # every product fits int32 and a saturated code has at most 31 bits, so the sum of
+        # two codes does too: the saturating loops keep 32-bit lanes. Groups flagged 2 have
+        # products that cannot overflow, so only their partial sums saturate.
+        n_fit = fitting_groups(xmax, weight, bias_acc, d, hi, fits, 2)
         for j in range(n_out):
             bj = bias_acc[j]
             for b in range(acc32.shape[1]):
@@ -353,11 +376,12 @@ def _sat_sums32(x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, rnd, co
         if n_fit > 0:
             _mac_block(acc32, weight32, x32, d, rnd, conv, _MODULAR, sh, lo, hi, False, fits, 1)
         if n_fit < fits.shape[0]:
-            # every product fits int32 and a saturated code has at most 31 bits, so the
-            # sum of two codes does too: the saturating loop keeps 32-bit lanes
-            _mac_block(acc32, weight32, x32, d, rnd, conv, _SAT, sh, np.int32(lo), np.int32(hi), False, fits, 0)
+            lo32, hi32 = np.int32(lo), np.int32(hi)
+            _mac_block(acc32, weight32, x32, d, rnd, conv, _SAT_SUM, sh, lo32, hi32, False, fits, 2)
+            _mac_block(acc32, weight32, x32, d, rnd, conv, _SAT, sh, lo32, hi32, False, fits, 0)
         return
-    if n_fit > 0 and lanes32:
+    n_fit = fitting_groups(xmax, weight, bias_acc, d, hi, fits)
+    if n_fit > 0 and lanes32:  # an accum_t of 32 bits
         for j in range(n_out):
             bj = bias_acc[j]
             for b in range(acc32.shape[1]):
