@@ -123,6 +123,8 @@ def convert_checked(model: Any, precision: Any = None, *, x: np.ndarray | None =
     shape = options.pop("input_shape", None)  # PyTorch modules only: (T, F)
     options = check_options(options)
     frontend = frontend_of(model)
+    if snapshot is not None and frontend != "keras2":
+        raise ValueError(f"a snapshot is for Keras 2 / QKeras models; this is a {frontend} model")
     if frontend == "torch":  # the Keras rules of the doctor do not apply; hls4ml's refusals name the module
         from fxsim.frontends import torch as torch_frontend
 
@@ -139,8 +141,6 @@ def convert_checked(model: Any, precision: Any = None, *, x: np.ndarray | None =
         keras_model = load_model(model)
         if snapshot is not None:
             options["snap"] = snapshot  # convert refuses a snapshot of another model
-    if snapshot is not None and frontend != "keras2":
-        raise ValueError(f"a snapshot is for Keras 2 / QKeras models; this is a {frontend} model")
     findings = static_findings(keras_model) if rules and frontend != "torch" else []
 
     def done(conversion: Any = None, fx: Any = None) -> Checked:

@@ -166,10 +166,8 @@ def fitting_groups(xmax, weight, bias_acc, d, hi, fits, products_flag=0):
                         break
                 if not ok:
                     break
-            fits[g] = ok
-            continue
         fits[g] = ok
-        n_fit += ok
+        n_fit += ok == 1
     return n_fit
 
 
@@ -369,10 +367,7 @@ def _sat_sums32(x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, rnd, co
         # two codes does too: the saturating loops keep 32-bit lanes. Groups flagged 2 have
         # products that cannot overflow, so only their partial sums saturate.
         n_fit = fitting_groups(xmax, weight, bias_acc, d, hi, fits, 2)
-        for j in range(n_out):
-            bj = bias_acc[j]
-            for b in range(acc32.shape[1]):
-                acc32[j, b] = bj
+        _init(acc32, bias_acc)
         if n_fit > 0:
             _mac_block(acc32, weight32, x32, d, rnd, conv, _MODULAR, sh, lo, hi, False, fits, 1)
         if n_fit < fits.shape[0]:
@@ -382,10 +377,7 @@ def _sat_sums32(x, x_frac, weight, w_frac, bias_acc, accum, wp, scratch, rnd, co
         return
     n_fit = fitting_groups(xmax, weight, bias_acc, d, hi, fits)
     if n_fit > 0 and lanes32:  # an accum_t of 32 bits
-        for j in range(n_out):
-            bj = bias_acc[j]
-            for b in range(acc32.shape[1]):
-                acc32[j, b] = bj
+        _init(acc32, bias_acc)
         _mac_block(acc32, weight32, x32, d, rnd, conv, _MODULAR, sh, lo, hi, False, fits, 1)
     if n_fit < fits.shape[0] or not lanes32:
         _init(acc64, bias_acc)
