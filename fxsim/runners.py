@@ -15,6 +15,7 @@ import functools
 import numpy as np
 
 from fxsim._jit_cache import compile_notice
+from fxsim._threads import run_blocks
 from fxsim.fixed import MAX_WIDTH, FixedType
 from fxsim.ir import (
     ActivationSpec,
@@ -32,6 +33,7 @@ from fxsim.kernels import dense as dk
 from fxsim.kernels import lut, recurrent
 from fxsim.kernels.blocks import n_blocks
 from fxsim.kernels.dense import DENSE, DENSE_COUNTERS
+from fxsim.kernels.dense_exact import dense_exact_batch, exact_weights
 from fxsim.kernels.dense_loops import prepared_weight
 from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
 from fxsim.kernels.scale import scale_batch
@@ -90,6 +92,8 @@ class DenseRunner(_Runner):
             self.order = dense_order(s.n_in, s.n_out, s.strategy, s.reuse_factor)
         self.types = {"bias": s.accum_t, "product": s.accum_t, "accumulator": s.accum_t, "result": s.result_t}
         self.prepared = prepared_weight(self.weight)  # once per layer, not per call (a model's chunks call it often)
+        # where no cast before result_t can change a value (hls4ml's automatic accum_t), the exact sums in float64
+        self.exact = exact_weights(s.input_t, s.weight_t, s.accum_t, self.weight, self.bias_acc)
 
     kind = "Dense"
 
@@ -100,8 +104,12 @@ class DenseRunner(_Runner):
         x2 = np.ascontiguousarray(x.reshape(n, -1))
         out = np.empty((n, s.n_out), dtype=np.int64)
         counts = np.zeros((n_blocks(n), len(DENSE_COUNTERS)), dtype=np.int64)
-        dk.dense_batch(x2, s.input_t.frac, self.weight, s.weight_t.frac, self.bias_acc, self.order,
-                       s.accum_t.spec, s.result_t.spec, out, counts, bool(want_counts), self.prepared)
+        if self.exact is not None:
+            run_blocks(dense_exact_batch, n_blocks(n), x2, *self.exact, s.accum_t.frac, s.result_t.spec,
+                       out.reshape(-1), counts)
+        else:
+            dk.dense_batch(x2, s.input_t.frac, self.weight, s.weight_t.frac, self.bias_acc, self.order,
+                           s.accum_t.spec, s.result_t.spec, out, counts, bool(want_counts), self.prepared)
         c = counts.sum(axis=0)
         terms = n * s.n_in * s.n_out
         return out, {
