@@ -86,14 +86,13 @@ class DenseRunner(_Runner):
         _check_width(s.name, f"the product {s.input_t} * {s.weight_t}", s.input_t.width + s.weight_t.width)
         self.weight = np.ascontiguousarray(s.weight, dtype=np.int64)
         self.bias_acc, self.bias_over = dk.bias_to_accum(s.bias, s.bias_t, s.accum_t)
-        if s.strategy.lower() == "latency":
-            self.order = LATENCY_ORDER
-        else:
-            self.order = dense_order(s.n_in, s.n_out, s.strategy, s.reuse_factor)
+        latency = s.strategy.lower() == "latency"
+        self.order = LATENCY_ORDER if latency else dense_order(s.n_in, s.n_out, s.strategy, s.reuse_factor)
         self.types = {"bias": s.accum_t, "product": s.accum_t, "accumulator": s.accum_t, "result": s.result_t}
-        self.prepared = prepared_weight(self.weight)  # once per layer, not per call (a model's chunks call it often)
         # where no cast before result_t can change a value (hls4ml's automatic accum_t), the exact sums in float64
-        self.exact = exact_weights(s.input_t, s.weight_t, s.accum_t, self.weight, self.bias_acc)
+        self.exact = exact_weights(s.input_t, s.weight_t, s.accum_t, self.weight, self.bias_acc, latency)
+        # the block loops' int32 weights, once per layer, not per call (a model's chunks call it often)
+        self.prepared = prepared_weight(self.weight) if self.exact is None else None
 
     kind = "Dense"
 

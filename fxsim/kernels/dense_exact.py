@@ -23,6 +23,7 @@ from fxsim._jit_cache import njit
 from fxsim.fixed import FixedType, requantize_row
 from fxsim.kernels.blocks import BLOCK
 from fxsim.kernels.dense import DENSE
+from fxsim.kernels.dense_plan import accumulation_plan, fast_plan
 
 #: Every integer of at most this magnitude is a float64.
 FLOAT64_EXACT = 2**53
@@ -32,9 +33,10 @@ _RESULT = DENSE.result
 #: Fewest outputs for the loop that runs along the outputs (vectorised over them); fewer
 #: outputs take one dot product each (vectorised over the inputs).
 _ALONG_OUTPUTS = 8
-#: Most inputs for which the loop along the outputs beats the block loops of
+#: Most inputs for which the loop along the outputs beats the fast block loops of
 #: :mod:`fxsim.kernels.dense_loops` (samples innermost), where those run in int64 lanes
-#: (``accum_t`` wider than 32 bits): per 2,560 samples on one thread, 20 -> 64 took 674
+#: (``accum_t`` wider than 32 bits; the general loops of the other plans, a cast per product, are
+#: slower still): per 2,560 samples on one thread, 20 -> 64 took 674
 #: against 841 us, 50 -> 10 693 against 459 us and 120 -> 50 2,825 against 1,731 us; against
 #: their int32 lanes it lost at 20 -> 64 too (701 against 453 us). A dot product per output beat
 #: them at every size measured (64 -> 1: 66 against 389 us in int64 lanes, 62 against 270 us in
@@ -50,31 +52,33 @@ def largest_sum(input_t: FixedType, weight: np.ndarray, bias_acc: np.ndarray, sh
     are shifted left by ``shift`` bits to ``accum_t``'s fractional bits. Python integers:
     exact at any size.
     """
-    xmax = 1 << (input_t.width - 1) if input_t.signed else (1 << input_t.width) - 1
-    w = np.asarray(weight, dtype=np.int64)
-    per_output = [int(v) for v in np.abs(w).astype(object).sum(axis=0)] if w.size else [0] * w.shape[1]
+    xmax = max(-input_t.min_code, input_t.max_code)
+    per_output = [int(v) for v in np.abs(np.asarray(weight, dtype=np.int64)).astype(object).sum(axis=0)]
     bias = [abs(int(v)) for v in np.asarray(bias_acc, dtype=np.int64)]
     return max((b + xmax * (s << shift) for b, s in zip(bias, per_output)), default=0)
 
 
 def exact_weights(input_t: FixedType, weight_t: FixedType, accum_t: FixedType, weight: np.ndarray,
-                  bias_acc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+                  bias_acc: np.ndarray, latency: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """``(wf [n_in, n_out], wf.T [n_out, n_in], bias_f [n_out])`` for :func:`dense_exact_batch`, or None.
 
     Not None only where every cast before ``result_t`` is the identity and float64 holds
     every sum: the products drop no bits (``input_t.frac + weight_t.frac <= accum_t.frac``),
     ``accum_t`` is signed and :func:`largest_sum` lies within its codes and below
-    ``2**53``. The weights are scaled to ``accum_t``'s fractional bits (a power of two:
-    exact).
+    ``2**53``; and not where the layer's block loops (its plan,
+    :func:`~fxsim.kernels.dense_plan.accumulation_plan`; ``latency``: the Latency
+    strategy's order) measured faster. The weights are scaled to ``accum_t``'s fractional
+    bits (a power of two: exact).
     """
     shift = accum_t.frac - input_t.frac - weight_t.frac
-    if shift < 0 or not accum_t.signed or weight.ndim != 2:
+    if shift < 0 or not accum_t.signed:
         return None
     n_in, n_out = weight.shape
-    if n_out >= _ALONG_OUTPUTS and (n_in > _MOST_INPUTS_ALONG_OUTPUTS or accum_t.width <= 32):
+    plan = fast_plan(accumulation_plan(input_t.frac, weight_t.frac, accum_t.spec, latency, False))
+    if n_out >= _ALONG_OUTPUTS and plan is not None and (n_in > _MOST_INPUTS_ALONG_OUTPUTS or plan.lanes32):
         return None  # the block loops are faster there
     bound = largest_sum(input_t, weight, bias_acc, shift)
-    if bound > (1 << (accum_t.width - 1)) - 1 or bound >= FLOAT64_EXACT:
+    if bound > accum_t.max_code or bound >= FLOAT64_EXACT:
         return None
     wf = np.ascontiguousarray(np.asarray(weight, dtype=np.float64) * float(1 << shift))
     return wf, np.ascontiguousarray(wf.T), np.asarray(bias_acc, dtype=np.float64)

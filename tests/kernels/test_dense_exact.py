@@ -17,7 +17,7 @@ pytestmark = pytest.mark.core
 
 
 def _codes(rng, t: FixedType, shape) -> np.ndarray:
-    lo, hi = (-(1 << (t.width - 1)), (1 << (t.width - 1)) - 1) if t.signed else (0, (1 << t.width) - 1)
+    lo, hi = t.min_code, t.max_code
     x = rng.integers(lo, hi + 1, shape, dtype=np.int64)
     x.flat[: min(4, x.size)] = [lo, hi, lo, hi][: min(4, x.size)]  # the extremes the bound is made of
     return x
@@ -101,9 +101,12 @@ def test_the_block_loops_keep_the_shapes_where_they_are_faster():
     wide = FixedType.parse("ap_fixed<40,20>")
     assert exact_weights(x16, x16, wide, np.ones((20, 64), dtype=np.int64), b) is not None
     assert exact_weights(x16, x16, wide, np.ones((120, 64), dtype=np.int64), b) is None  # many inputs
-    narrow = FixedType.parse("ap_fixed<30,12>")  # the block loops' int32 lanes
+    narrow = FixedType.parse("ap_fixed<22,14>")  # hls4ml's for 8-bit types: the block loops' int32 lanes
     assert exact_weights(FixedType.parse("ap_fixed<8,4>"), FixedType.parse("ap_fixed<8,4>"), narrow,
                          np.ones((20, 64), dtype=np.int64), b) is None
+    # the Resource strategy's ordered loops cast every product: the exact sums are taken there
+    assert exact_weights(FixedType.parse("ap_fixed<8,4>"), FixedType.parse("ap_fixed<8,4>"), narrow,
+                         np.ones((20, 64), dtype=np.int64), b, latency=False) is not None
     assert exact_weights(x16, x16, wide, np.ones((120, 3), dtype=np.int64), b[:3]) is not None  # few outputs
 
 
