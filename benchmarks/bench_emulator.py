@@ -11,7 +11,8 @@ it prints, as markdown tables (the README's ``<!-- bench_emulator -->`` section)
 
 * samples/second of fxsim ``predict`` (warm: after a first call), of the C simulation's
   ``predict`` and of Keras float ``predict``: each the median, with min and max, of
-  ``--repeats`` (>= 5) runs; the ratios are ratios of medians;
+  ``--repeats`` (>= 5) runs, fxsim's and the C simulation's taken in turn (so both see
+  the same load on a shared host); the ratios are ratios of medians;
 * cold starts: fxsim's first call in this process, and in a new process with numba's
   on-disk cache warm (median of ``--repeats`` processes); with ``--cold-compile`` also
   the first prediction on an empty kernel cache, once per model kind (seconds from
@@ -21,7 +22,8 @@ it prints, as markdown tables (the README's ``<!-- bench_emulator -->`` section)
 * the fraction of the int32 SIMD roofline reached (see ``roofline`` below);
 * a 50-configuration scan of the top tagging GRU: fxsim against the C simulation
   (conversion + g++ build + ``predict``), fxsim's total the median of the repeats, the
-  C simulation's per configuration the median over the configurations it ran. fxsim's
+  C simulation's the mean over the configurations it ran times 50, fxsim's scans spread
+  between the C simulation's configurations (one before each share of them). fxsim's
   side is what one point of ``fxsim scan`` costs (:class:`fxsim.analysis.study.Study`):
   :func:`fxsim.pipeline.convert_checked` without the doctor's rules (hls4ml's
   ``config_from_keras_model`` and ``convert_from_keras_model``, the final types read
@@ -40,7 +42,8 @@ fxsim's codes are compared with the C simulation's on every sample the C simulat
 Roofline (int32 SIMD): ``threads x clock x lanes / MACs per sample`` samples/second, where
 MACs per sample are counted from fxsim's IR (Dense ``n_in x n_out``; LSTM/GRU ``T x (n_in +
 n_state) x gates x n_state``), ``lanes`` the int32 lanes of the widest vector the CPU has (16 with
-AVX-512, 8 with AVX2, read from ``/proc/cpuinfo``; ``--lanes`` to override), one
+AVX-512, 8 with AVX2, from LLVM's view of the host CPU, which is what numba compiles for;
+``--lanes`` to override), one
 vector multiply-accumulate per cycle per core, ``threads`` = numba's threads (the kernels
 run blocks of samples in parallel) and ``clock`` the nominal clock read from
 ``/proc/cpuinfo`` (``--clock-ghz`` to override). It is an upper bound: it ignores the
@@ -176,8 +179,24 @@ def clock_ghz() -> float | None:
 
 
 def int32_lanes() -> int:
-    """int32 lanes per vector of the widest SIMD the CPU has (``/proc/cpuinfo`` flags): 16 (AVX-512), 8 (AVX2), 4."""
-    flags = next((line.split(":", 1)[1].split() for line in _cpuinfo() if line.startswith("flags")), [])
+    """int32 lanes per vector of the widest SIMD the kernels are compiled for: 16 (AVX-512), 8 (AVX2), 4.
+
+    Read from LLVM's view of the host (what numba compiles for, ``NUMBA_CPU_FEATURES`` where
+    set): a virtual machine's ``/proc/cpuinfo`` can hide flags the CPU has and numba uses
+    (seen here: no ``avx2`` listed while the kernels ran AVX-512), which would overstate
+    the roofline fraction fourfold. ``/proc/cpuinfo`` only where llvmlite cannot tell.
+    """
+    import numba
+
+    features = numba.config.CPU_FEATURES
+    try:
+        if features is None:
+            import llvmlite.binding as llvm
+
+            features = llvm.get_host_cpu_features().flatten()
+        flags = {f[1:] for f in features.split(",") if f.startswith("+")}
+    except (RuntimeError, ImportError):
+        flags = set(next((line.split(":", 1)[1].split() for line in _cpuinfo() if line.startswith("flags")), []))
     return 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
 
 
@@ -252,7 +271,21 @@ def bench_model(label: str, zoo_name: str, shape, args, work: Path) -> dict:
     fx, t_from = timed(from_hls4ml, hm)
     _, t_first = timed(fx.predict, x[:100])  # this process: numba's on-disk cache (or a compile)
     fx.predict(x)
-    fx_rates = rates(n, repeat(lambda: fx.predict(x), repeats))
+
+    b = csim.build(model, cfg, use_cache=False, directory=work / f"{zoo_name}-csim")
+    xc = x64[:n_csim]
+    b.predict(xc[:10])
+    y_csim = b.predict(xc)
+    # fxsim's and the C simulation's runs taken in turn, so that both see the same load on a shared
+    # host (fxsim's five runs one after another last a fraction of a second: one busy second of a
+    # neighbour would otherwise set its whole median)
+    fx_s, csim_s = [], []
+    for _ in range(repeats):
+        fx_s.append(timed(fx.predict, x)[1])
+        csim_s.append(timed(b.predict, xc)[1])
+    fx_rates, csim_rates = rates(n, fx_s), rates(n_csim, csim_s)
+    compared, mismatches = compare_codes(fx, xc, y_csim)
+    shutil.rmtree(b.directory, ignore_errors=True)
     split = layer_split(fx, x, repeats)
 
     saved = fx.save(work / f"{zoo_name}-fxsim")
@@ -267,14 +300,6 @@ def bench_model(label: str, zoo_name: str, shape, args, work: Path) -> dict:
     keras_rates = rates(n, repeat(lambda: model.predict(x, batch_size=1024, verbose=0), repeats))
     n_default = min(n, args.keras32_samples)  # Keras' default batch of 32 is slow; its rate is per sample
     keras32_rates = rates(n_default, repeat(lambda: model.predict(x[:n_default], verbose=0), repeats))
-
-    b = csim.build(model, cfg, use_cache=False, directory=work / f"{zoo_name}-csim")
-    xc = x64[:n_csim]
-    b.predict(xc[:10])
-    y_csim = b.predict(xc)
-    csim_rates = rates(n_csim, repeat(lambda: b.predict(xc), repeats))
-    compared, mismatches = compare_codes(fx, xc, y_csim)
-    shutil.rmtree(b.directory, ignore_errors=True)
     return {
         "model": label, "arch": MODELS[label][2], "kind": model_kind(fx), "macs_per_sample": macs_per_sample(fx),
         "samples": n, "csim_samples": n_csim, "repeats": repeats,
@@ -336,13 +361,18 @@ def bench_scan(args, work: Path) -> dict:
         return models
 
     fx_models = fx_scan()  # warm: numba kernels of every mode loaded
-    fx_totals = repeat(lambda: (forget_conversions(), fx_scan()), repeats)
+    fx_totals = []
     per_config, compile_s = [], []
     compared = mismatches = 0
     # spread over the list (widths 18 down to 6, every integer width and mode), not its first few:
     # the C simulation's cost depends on the type's width and modes
     picked = sorted({int(round(k)) for k in np.linspace(0, len(configs) - 1, n_csim_configs)})
-    for i in picked:
+    # each timed fxsim scan before a share of the C-simulation configurations, so that fxsim's repeats
+    # spread over the C simulation's minutes (both then see the host's load alike)
+    turns = np.array_split(np.arange(len(picked)), repeats)
+    for k, i in enumerate(picked):
+        if k in {int(t[0]) for t in turns if len(t)}:
+            fx_totals += repeat(lambda: (forget_conversions(), fx_scan()), 1)
         c = configs[i]
         start = time.perf_counter()
         b = csim.build(model, hls_config(model, c["default"]), use_cache=False, directory=work / f"scan-cs-{i}")
@@ -353,6 +383,7 @@ def bench_scan(args, work: Path) -> dict:
         compared += k
         mismatches += bad
         shutil.rmtree(b.directory, ignore_errors=True)
+    fx_totals += repeat(lambda: (forget_conversions(), fx_scan()), repeats - len(fx_totals))
     return {
         "configs": len(configs), "samples": n, "repeats": repeats, "fxsim_s": stats(fx_totals),
         "csim_configs_run": len(picked), "csim_configs": [configs[i]["default"] for i in picked],
