@@ -274,8 +274,9 @@ class Snapshot:
     """What every conversion of one unchanging Keras model reads of it, read once.
 
     A scan converts one model at hundreds of precisions (:class:`fxsim.analysis.study.Study`);
-    its architecture JSON (about 0.5 ms per ``to_json()``) and the digest of its weights
-    (about 1 ms: every variable read back from TensorFlow) are the same at each. Holding a
+    its architecture JSON (about 0.5 ms per ``to_json()``, and hls4ml's converter calls it
+    again), the digest of its weights (about 1 ms: every variable read back from
+    TensorFlow) and the weights hls4ml's converter reads are the same at each. Holding a
     snapshot is a promise that the model is not changed (trained, rebuilt) while it is
     used; :func:`snapshot` takes a new one.
 
@@ -287,16 +288,68 @@ class Snapshot:
         ``model.to_json()``.
     weights : str
         hex SHA-256 of the weights' dtypes, shapes and bytes, in ``get_weights()`` order.
+    variables : dict
+        ``{layer name: ((variable name, value), ...)}``: each layer's ``weights`` as
+        numpy arrays, what hls4ml's Keras 2 reader takes of them (:class:`_SnapshotModel`).
     """
 
     model: Any = field(repr=False, compare=False)
     arch: str
     weights: str
+    variables: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def snapshot(model: Any) -> Snapshot:
     """A :class:`Snapshot` of a live Keras 2 / QKeras model."""
-    return Snapshot(model, model.to_json(), _weights_digest(model))
+    variables = {layer.name: tuple((w.name, np.array(w.numpy())) for w in layer.weights) for layer in model.layers}
+    return Snapshot(model, model.to_json(), _weights_digest(model), variables)
+
+
+class _StoredVariable:
+    """A variable as hls4ml's ``KerasModelReader`` reads it: its ``name`` and a fresh copy from ``numpy()``."""
+
+    def __init__(self, name: str, value: np.ndarray):
+        self.name = name
+        self._value = value
+
+    def numpy(self) -> np.ndarray:
+        return self._value.copy()  # as TensorFlow's: the caller may write into it
+
+
+class _SnapshotLayer:
+    """A top-level layer whose ``weights`` come from the snapshot; everything else is the layer's."""
+
+    def __init__(self, layer: Any, variables: tuple):
+        self._layer = layer
+        self.weights = [_StoredVariable(name, value) for name, value in variables]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._layer, name)
+
+
+class _SnapshotModel:
+    """The model as hls4ml 1.3.0's Keras 2 converter reads it, answered from a :class:`Snapshot`.
+
+    ``convert_from_keras_model`` reads ``model.to_json()`` and, for each layer,
+    ``model.get_layer(name).weights`` (``KerasModelReader``); this view answers both from
+    the snapshot, so a scan's conversions do not serialise the architecture and read every
+    variable back from TensorFlow each time. Everything else (nested models, wrapped
+    layers) is the model's own.
+    """
+
+    def __init__(self, snap: Snapshot):
+        self._snap = snap
+
+    def to_json(self, **kwargs: Any) -> str:
+        return self._snap.model.to_json(**kwargs) if kwargs else self._snap.arch
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Any:
+        layer = self._snap.model.get_layer(name, index)
+        variables = self._snap.variables.get(layer.name)
+        return layer if variables is None else _SnapshotLayer(layer, variables)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._snap.model, name)
 
 
 def _weights_digest(model: Any) -> str:
@@ -386,7 +439,8 @@ def convert(model: Any, precision: Any = None, output_dir: str | os.PathLike | N
     try:
         with quiet_stdout() as log:
             hls_model = hls4ml.converters.convert_from_keras_model(
-                model, hls_config=hls_config, output_dir=str(output_dir), **kwargs
+                model if snap is None else _SnapshotModel(snap), hls_config=hls_config,
+                output_dir=str(output_dir), **kwargs
             )
     except AssertionError as err:
         raise HLS4MLError(f"hls4ml rejects the model: {err or 'assertion failed'}") from err

@@ -132,3 +132,61 @@ def test_a_snapshot_of_another_model_is_refused():
     with pytest.raises(ValueError, match="another model"):
         convert_checked(b, "ap_fixed<12,4>", rules=False, snapshot=snapshot(a))
     assert snapshot("no/such/model.h5") is None  # paths are loaded afresh: no snapshot
+
+
+def _wrapped_models():
+    """A Bidirectional GRU, a TimeDistributed Dense over a GRU and a TimeDistributed nested model:
+    the layers whose weights hls4ml's reader finds under wrapped or nested names."""
+    import tensorflow as tf
+
+    L = qmodels.layers()
+    inp = L.Input((6, 3))
+    bi = tf.keras.Model(inp, L.Dense(2, name="head")(L.Bidirectional(L.LSTM(4), name="bilstm")(inp)))
+    inp = L.Input((6, 3))
+    td = tf.keras.Model(inp, L.TimeDistributed(L.Dense(2), name="td")(L.GRU(4, return_sequences=True)(inp)))
+    for i, m in enumerate((bi, td)):
+        qmodels.randomize(m, 40 + i)
+    return bi, td
+
+
+def _graph_weights(hls_model) -> dict:
+    return {(layer.name, name): np.array(w.data) for layer in hls_model.get_layers()
+            for name, w in layer.weights.items()}
+
+
+@pytest.mark.parametrize("which", ["qgru", "qlstm", "bidirectional", "time_distributed"])
+def test_hls4ml_reads_the_same_weights_and_architecture_from_a_snapshot(which):
+    """The snapshot's view of the model (``_SnapshotModel``) gives hls4ml what the model itself gives it."""
+    from fxsim.frontends.hls4ml import from_hls4ml
+
+    model = {"qgru": lambda: qmodels.qgru(seed=35), "qlstm": lambda: qmodels.qlstm(seed=36),
+             "bidirectional": lambda: _wrapped_models()[0], "time_distributed": lambda: _wrapped_models()[1]}[which]()
+    snap = fk.snapshot(model)
+    x = np.random.default_rng(35).normal(0.0, 1.0, (32, *model.input_shape[1:]))
+    for precision in ("ap_fixed<12,4>", "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"):
+        plain, snapped = fk.convert(model, precision), fk.convert(model, precision, snap=snap)
+        want, got = _graph_weights(plain.hls_model), _graph_weights(snapped.hls_model)
+        assert got.keys() == want.keys() and want
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key], err_msg=str(key))
+        np.testing.assert_array_equal(from_hls4ml(snapped.hls_model).predict_codes(x),
+                                      from_hls4ml(plain.hls_model).predict_codes(x))
+
+
+def test_a_snapshot_converts_the_model_as_it_was_when_taken():
+    """hls4ml reads the snapshot's weights, not the live model's (a snapshot promises an unchanged
+    model; this shows the promise is what the conversion relies on) and cannot write into them."""
+    model = qmodels.qgru(seed=37)
+    snap = fk.snapshot(model)
+    before = _graph_weights(fk.convert(model, "ap_fixed<12,4>").hls_model)
+    model.set_weights([w + 0.25 for w in model.get_weights()])
+    first = fk.convert(model, "ap_fixed<12,4>", snap=snap).hls_model
+    for layer in first.get_layers():  # a converter writing into what it read must not reach the next conversion
+        for w in layer.weights.values():
+            if isinstance(w.data, np.ndarray) and w.data.flags.writeable:
+                w.data += 1
+    again = _graph_weights(fk.convert(model, "ap_fixed<12,4>", snap=snap).hls_model)
+    for key in before:
+        np.testing.assert_array_equal(again[key], before[key], err_msg=str(key))
+    assert not all(np.array_equal(v, before[k]) for k, v in _graph_weights(
+        fk.convert(model, "ap_fixed<12,4>").hls_model).items())
