@@ -369,10 +369,13 @@ def bench_scan(args, work: Path) -> dict:
     picked = sorted({int(round(k)) for k in np.linspace(0, len(configs) - 1, n_csim_configs)})
     # each timed fxsim scan before a share of the C-simulation configurations, so that fxsim's repeats
     # spread over the C simulation's minutes (both then see the host's load alike)
-    turns = np.array_split(np.arange(len(picked)), repeats)
+    def timed_scan() -> float:
+        return repeat(lambda: (forget_conversions(), fx_scan()), 1)[0]
+
+    scan_before = {int(t[0]) for t in np.array_split(np.arange(len(picked)), repeats) if len(t)}
     for k, i in enumerate(picked):
-        if k in {int(t[0]) for t in turns if len(t)}:
-            fx_totals += repeat(lambda: (forget_conversions(), fx_scan()), 1)
+        if k in scan_before:
+            fx_totals.append(timed_scan())
         c = configs[i]
         start = time.perf_counter()
         b = csim.build(model, hls_config(model, c["default"]), use_cache=False, directory=work / f"scan-cs-{i}")
@@ -383,7 +386,7 @@ def bench_scan(args, work: Path) -> dict:
         compared += k
         mismatches += bad
         shutil.rmtree(b.directory, ignore_errors=True)
-    fx_totals += repeat(lambda: (forget_conversions(), fx_scan()), repeats - len(fx_totals))
+    fx_totals += [timed_scan() for _ in range(repeats - len(fx_totals))]  # fewer configurations than repeats
     return {
         "configs": len(configs), "samples": n, "repeats": repeats, "fxsim_s": stats(fx_totals),
         "csim_configs_run": len(picked), "csim_configs": [configs[i]["default"] for i in picked],

@@ -134,19 +134,20 @@ def test_a_snapshot_of_another_model_is_refused():
     assert snapshot("no/such/model.h5") is None  # paths are loaded afresh: no snapshot
 
 
-def _wrapped_models():
-    """A Bidirectional GRU, a TimeDistributed Dense over a GRU and a TimeDistributed nested model:
-    the layers whose weights hls4ml's reader finds under wrapped or nested names."""
+def _wrapped_model(kind: str):
+    """A Bidirectional LSTM, or a TimeDistributed Dense over a GRU: layers whose weights hls4ml's
+    reader finds under wrapped names."""
     import tensorflow as tf
 
     L = qmodels.layers()
     inp = L.Input((6, 3))
-    bi = tf.keras.Model(inp, L.Dense(2, name="head")(L.Bidirectional(L.LSTM(4), name="bilstm")(inp)))
-    inp = L.Input((6, 3))
-    td = tf.keras.Model(inp, L.TimeDistributed(L.Dense(2), name="td")(L.GRU(4, return_sequences=True)(inp)))
-    for i, m in enumerate((bi, td)):
-        qmodels.randomize(m, 40 + i)
-    return bi, td
+    if kind == "bidirectional":
+        out = L.Dense(2, name="head")(L.Bidirectional(L.LSTM(4), name="bilstm")(inp))
+    else:
+        out = L.TimeDistributed(L.Dense(2), name="td")(L.GRU(4, return_sequences=True)(inp))
+    model = tf.keras.Model(inp, out)
+    qmodels.randomize(model, 40 if kind == "bidirectional" else 41)
+    return model
 
 
 def _graph_weights(hls_model) -> dict:
@@ -159,8 +160,8 @@ def test_hls4ml_reads_the_same_weights_and_architecture_from_a_snapshot(which):
     """The snapshot's view of the model (``_SnapshotModel``) gives hls4ml what the model itself gives it."""
     from fxsim.frontends.hls4ml import from_hls4ml
 
-    model = {"qgru": lambda: qmodels.qgru(seed=35), "qlstm": lambda: qmodels.qlstm(seed=36),
-             "bidirectional": lambda: _wrapped_models()[0], "time_distributed": lambda: _wrapped_models()[1]}[which]()
+    model = {"qgru": lambda: qmodels.qgru(seed=35), "qlstm": lambda: qmodels.qlstm(seed=36)}.get(
+        which, lambda: _wrapped_model(which))()
     snap = fk.snapshot(model)
     x = np.random.default_rng(35).normal(0.0, 1.0, (32, *model.input_shape[1:]))
     for precision in ("ap_fixed<12,4>", "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"):
