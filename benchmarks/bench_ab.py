@@ -38,7 +38,11 @@ MODELS = {
     "gru120": ("btag_gru_float", (15, 6)),
     "qd_gru": ("quickdraw_gru_q8i2", (100, 3)),  # bench_quickdraw.py's models (here at the A/B's precision)
     "qd_cnnlstm": ("quickdraw_cnnlstm_q8i2", (100, 3)),
+    # bench_emulator's scan: 50 configurations of the GRU(20), each converted (hls4ml's config and
+    # conversion from one snapshot, from_hls4ml) and predicted; its rate counts samples over all 50
+    "scan50": ("toptag_gru_float", (20, 6)),
 }
+SCAN_POINTS = 50
 PRECISION = "ap_fixed<16,6>"
 
 
@@ -68,6 +72,10 @@ def worker(tree: str, models: list[str], samples: int, precision: str) -> None:
     for name in models:
         zoo_name, shape = MODELS[name]
         keras_model = zoo.load(zoo_name)
+        if name == "scan50":
+            built[name] = _scan(keras_model, samples, shape)
+            built[name][0].predict(None)  # compiles or loads every mode's kernels
+            continue
         cfg = hls4ml.utils.config_from_keras_model(keras_model, granularity="name", backend="Vivado",
                                                    default_precision=precision)
         fx = from_hls4ml(csim.convert(keras_model, cfg, work / zoo_name))
@@ -85,6 +93,33 @@ def worker(tree: str, models: list[str], samples: int, precision: str) -> None:
         y = fx.predict(x)
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         _reply({"seconds": dt, "cpu_seconds": dc, "checksum": float(np.asarray(y, dtype=np.float64).sum())})
+
+
+class _Scan:
+    """``predict(x)`` of the scan pseudo-model: every point converted and predicted (bench_emulator's scan)."""
+
+    def __init__(self, keras_model, x):
+        from bench_emulator import scan_configs
+
+        from fxsim.pipeline import snapshot
+
+        self.model, self.x, self.configs = keras_model, x, scan_configs(SCAN_POINTS)
+        self.snap = snapshot(keras_model)
+
+    def predict(self, _x) -> np.ndarray:
+        from bench_emulator import forget_conversions
+
+        from fxsim.pipeline import convert_checked
+
+        forget_conversions()
+        outs = [convert_checked(self.model, c["default"], rules=False, snapshot=self.snap).require().fx.predict(self.x)
+                for c in self.configs]
+        return np.concatenate(outs)
+
+
+def _scan(keras_model, samples: int, shape) -> tuple:
+    x = np.random.default_rng(2).normal(0.0, 1.0, (samples, *shape)).astype(np.float64)
+    return _Scan(keras_model, x), x
 
 
 # --- driver ------------------------------------------------------------------------------------
@@ -123,14 +158,15 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tree", action="append", required=True, help="an fxsim source tree (repeat)")
     p.add_argument("--threads", action="append", type=int, help="NUMBA_NUM_THREADS of the workers (repeat)")
-    p.add_argument("--model", action="append", choices=sorted(MODELS), help="models (default: all)")
+    p.add_argument("--model", action="append", choices=sorted(MODELS),
+                   help="models (default: all but scan50, whose rate counts the samples of its 50 points)")
     p.add_argument("--samples", type=int, default=20000)
     p.add_argument("--precision", default=PRECISION, help=f"hls4ml's default_precision (default {PRECISION})")
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", type=Path, help="write the measurements here")
     args = p.parse_args(argv)
-    models = args.model or list(MODELS)
+    models = args.model or [m for m in MODELS if m != "scan50"]
     if args.worker:
         worker(args.tree[0], models, args.samples, args.precision)
         return 0
@@ -170,8 +206,9 @@ def main(argv=None) -> int:
     for m in models:
         base = cbase = None
         for w in workers:
-            rates = [args.samples / s for s in times[(m, w.label)]]
-            crates = [args.samples / max(s, 1e-9) for s in cpu[(m, w.label)]]
+            per = args.samples * (SCAN_POINTS if m == "scan50" else 1)
+            rates = [per / s for s in times[(m, w.label)]]
+            crates = [per / max(s, 1e-9) for s in cpu[(m, w.label)]]
             med, cmed = statistics.median(rates), statistics.median(crates)
             base, cbase = base or med, cbase or cmed
             print(f"| {m} | {w.label} | {med:,.0f} ({min(rates):,.0f}–{max(rates):,.0f}) | {med / base:.2f}x "
