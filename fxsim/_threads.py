@@ -48,9 +48,10 @@ def run_blocks(kernel, n_blocks: int, *args) -> None:
     *args : the kernel's other arguments.
 
     The threads are as many as :func:`numba.get_num_threads` (``NUMBA_NUM_THREADS``,
-    :func:`numba.set_num_threads`), each taking the next range of blocks when it finishes
-    one; a batch of one block, or one thread, runs in the calling thread. The first block
-    runs in the calling thread before the others start (a kernel's first use compiles it).
+    :func:`numba.set_num_threads`), the calling thread one of them, each taking the next
+    range of blocks when it finishes one; a batch of one block, or one thread, runs in the
+    calling thread. The first block runs in the calling thread before the others start (a
+    kernel's first use compiles it).
     """
     n_threads = min(numba.get_num_threads(), n_blocks - 1)
     if n_threads <= 1:
@@ -71,32 +72,54 @@ def run_blocks(kernel, n_blocks: int, *args) -> None:
         for b0 in starts:
             kernel(b0, min(b0 + step, n_blocks), *args)
 
-    with ThreadPoolExecutor(n_threads) as pool:
-        runs = [pool.submit(work) for _ in range(n_threads)]
+    _on_threads(work, n_threads)
+
+
+def _on_threads(work: Callable[[], None], n_threads: int) -> None:
+    """``work()`` on ``n_threads`` threads at once, the calling thread one of them, with one numba thread each.
+
+    The calling thread works too rather than waiting: a new pool thread takes one to a few ms to
+    start on a loaded host (measured in predict's chunk timeline), during which the caller's core
+    would sit idle. numba's thread count is per thread; the caller's is set back afterwards.
+    """
+    with ThreadPoolExecutor(n_threads - 1) as pool:
+        runs = [pool.submit(_one_numba_thread, work) for _ in range(n_threads - 1)]
+        _one_numba_thread(work)
         for run in runs:
-            run.result()  # re-raises a kernel's exception here
+            run.result()  # re-raises a pool thread's exception here
+
+
+def _one_numba_thread(work: Callable[[], None]) -> None:
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        work()
+    finally:
+        numba.set_num_threads(previous)
 
 
 def chunk_bounds(n: int, largest: int) -> list[tuple[int, int]]:
     """``[(start, stop), ...]``: the chunks of ``n`` samples that :func:`map_chunks` runs.
 
     On one thread, chunks of ``largest`` samples. On ``t > 1`` threads the first chunk is
-    one block (``BLOCK`` samples), which :func:`map_chunks` runs before the others: on first
-    use it compiles every kernel the model needs, on one thread, before several threads
-    would each wait for the compiler. The rest are about ``CHUNKS_PER_THREAD`` chunks per
-    thread (multiples of ``BLOCK``, between ``MIN_CHUNK`` and ``largest`` samples).
+    one sample, which :func:`map_chunks` runs before the others: on first use it compiles
+    every kernel the model needs, on one thread, before several threads would each wait
+    for the compiler (the kernels specialise on types, never on the number of samples), and
+    once they are compiled it costs a tenth of a millisecond while the other threads wait. The
+    rest are about ``CHUNKS_PER_THREAD`` chunks per thread (multiples of ``BLOCK``, between
+    ``MIN_CHUNK`` and ``largest`` samples).
     """
     n_threads = numba.get_num_threads()
-    if n_threads <= 1 or n <= BLOCK + MIN_CHUNK:
+    if n_threads <= 1 or n <= 1 + MIN_CHUNK:
         return [(a, min(a + largest, n)) for a in range(0, n, largest)] or [(0, 0)]
-    rest = n - BLOCK
+    rest = n - 1
     size = -(-rest // (n_threads * CHUNKS_PER_THREAD))
     size = min(largest, max(MIN_CHUNK, -(-size // BLOCK) * BLOCK))
-    return [(0, BLOCK)] + [(a, min(a + size, n)) for a in range(BLOCK, n, size)]
+    return [(0, 1)] + [(a, min(a + size, n)) for a in range(1, n, size)]
 
 
 def map_chunks(fn: Callable[[int, int], T], bounds: list[tuple[int, int]]) -> list[T]:
-    """``[fn(start, stop) for (start, stop) in bounds]``, the chunks after the first on a pool of threads.
+    """``[fn(start, stop) for (start, stop) in bounds]``, the chunks after the first on several threads.
 
     Parameters
     ----------
@@ -104,20 +127,21 @@ def map_chunks(fn: Callable[[int, int], T], bounds: list[tuple[int, int]]) -> li
     bounds : the chunks (:func:`chunk_bounds`).
 
     The first chunk runs in the calling thread (with the caller's thread count for its
-    kernels), then the others on :func:`numba.get_num_threads` threads, each free thread
-    taking the next chunk; inside a pool thread numba's thread count is 1 (it is per
-    thread), so the kernels of a chunk run in that thread alone. Results are in the order
-    of ``bounds``; an exception of any chunk is raised here.
+    kernels), then the others on :func:`numba.get_num_threads` threads, the calling thread
+    one of them, each free thread taking the next chunk; numba's thread count is 1 in each
+    (it is per thread), so the kernels of a chunk run in that thread alone. Results are in
+    the order of ``bounds``; an exception of any chunk is raised here.
     """
     n_threads = min(numba.get_num_threads(), len(bounds) - 1)
     if n_threads <= 1:
         return [fn(a, b) for a, b in bounds]
-    first = fn(*bounds[0])
+    out: list = [None] * len(bounds)
+    out[0] = fn(*bounds[0])
+    todo = iter(range(1, len(bounds)))  # next() on a range iterator is atomic under the GIL
 
-    def one_thread(a: int, b: int) -> T:
-        numba.set_num_threads(1)
-        return fn(a, b)
+    def work():
+        for i in todo:
+            out[i] = fn(*bounds[i])
 
-    with ThreadPoolExecutor(n_threads) as pool:
-        runs = [pool.submit(one_thread, a, b) for a, b in bounds[1:]]
-        return [first] + [run.result() for run in runs]
+    _on_threads(work, n_threads)
+    return out
