@@ -79,11 +79,16 @@ def accumulation_plan(x_frac: int, w_frac: int, accum: tuple, latency: bool, cou
     d = int(x_frac) + int(w_frac) - frac  # bits each exact product drops
     if not latency:
         return ORDERED
-    fast_rounding = FLOOR if d == 0 else _ROUNDINGS.get(Rounding(rounding))
+    fast_rounding = FLOOR if d == 0 else rounding_of(rounding)
     if (not signed or width < 2 or overflow not in (Overflow.WRAP, Overflow.SAT) or not 0 <= d <= 62
             or fast_rounding is None):
         return EXACT
     return FastPlan(fast_rounding, overflow == Overflow.SAT, bool(count), width <= 32 and d <= 31).code
+
+
+def rounding_of(mode: Rounding) -> int | None:
+    """``FLOOR``, ``ROUND`` or ``ROUND_CONV`` for TRN, RND and RND_CONV; ``None`` for the other modes."""
+    return _ROUNDINGS.get(Rounding(mode))
 
 
 def fast_plan(plan: int) -> FastPlan | None:

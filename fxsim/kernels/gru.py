@@ -115,14 +115,14 @@ def gru_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, 
 
 
 @njit(cache=True, inline="always")
-def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, generic, out, counts):
+def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, form, out, counts):
     """:func:`gru_block` without its trace, one state row at a time, on int32 accumulators.
 
     For the layers :func:`fxsim.kernels.recurrent.fused_cell` admits (every cast of the cell
     a WRAP or SAT with TRN, RND or RND_CONV, both tables of ``2**k`` entries) and dense
-    plans :func:`~fxsim.kernels.dense_plan.sums_in_int32` admits; ``generic`` (a constant of
-    the kernel) is False where every cast is a truncating WRAP (ap_fixed's default modes,
-    the shortest loops: :func:`~fxsim.kernels.recurrent_rows.cell_cast`). Both products leave
+    plans :func:`~fxsim.kernels.dense_plan.sums_in_int32` admits; ``form`` (a constant of
+    the kernel) is the layer's fused form, which says how each cast is computed
+    (:func:`~fxsim.kernels.recurrent_rows.cell_cast`). Both products leave
     their sums in int32 (:func:`~fxsim.kernels.recurrent_rows.project_step_mod32`); each
     row of the state (``n_b`` samples) then goes through the whole cell in five loops over
     buffers of ``n_b`` values that stay in the first-level cache (z and r pre-activations
@@ -155,11 +155,11 @@ def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, g
             o = j * n_b
             for b in range(n_b):  # z, r pre-activations and their table indices
                 c, ov = cell_cast(wrap_signed(np.int64(ax[j, b]), sha) + wrap_signed(np.int64(ah[j, b]), sha),
-                                  p_sum, generic)
+                                  p_sum, form)
                 o_pre += ov
                 iz, cz = lut_index_pow2(c, eff_r, n_r)
                 c, ov = cell_cast(wrap_signed(np.int64(ax[n + j, b]), sha) + wrap_signed(np.int64(ah[n + j, b]), sha),
-                                  p_sum, generic)
+                                  p_sum, form)
                 o_pre += ov
                 ir, cr = lut_index_pow2(c, eff_r, n_r)
                 g[0, b] = iz
@@ -167,9 +167,9 @@ def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, g
                 c_gate += cz + cr
             o_gate += gather_row(t_r, g, 0) + gather_row(t_r, g, 1)
             for b in range(n_b):  # r * zh[h], the candidate pre-activation and its index
-                c, ov = cell_cast(g[1, b] * wrap_signed(np.int64(ah[2 * n + j, b]), sha), p_rh, generic)
+                c, ov = cell_cast(g[1, b] * wrap_signed(np.int64(ah[2 * n + j, b]), sha), p_rh, form)
                 o_rh += ov
-                c, ov = cell_cast(wrap_signed(np.int64(ax[2 * n + j, b]), sha) + c, p_sum, generic)
+                c, ov = cell_cast(wrap_signed(np.int64(ax[2 * n + j, b]), sha) + c, p_sum, form)
                 o_hin += ov
                 ih, ch = lut_index_pow2(c, eff_a, n_a)
                 g[2, b] = ih
@@ -178,7 +178,7 @@ def gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, g
             for b in range(n_b):  # h = hc * (1 - z) + h * z
                 gz = g[0, b]
                 v = ((g[2, b] * (one - (gz << (fz - af)))) << s1) + ((hf[o + b] * gz) << s2)
-                c, ov = cell_cast(v, p_h, generic)
+                c, ov = cell_cast(v, p_h, form)
                 o_h += ov
                 hf[o + b] = c
         counts[GRU.gate_preactivation] += o_pre

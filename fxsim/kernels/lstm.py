@@ -117,11 +117,11 @@ def lstm_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h,
 
 
 @njit(cache=True, inline="always")
-def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, generic, out, counts):
+def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, form, out, counts):
     """:func:`lstm_block` without its trace, one state row at a time, on int32 accumulators.
 
     For the layers :func:`fxsim.kernels.recurrent.fused_cell` admits and dense plans
-    :func:`~fxsim.kernels.dense_plan.sums_in_int32` admits (``generic`` as there), as
+    :func:`~fxsim.kernels.dense_plan.sums_in_int32` admits (``form`` as there), as
     :func:`fxsim.kernels.gru.gru_block_fused`:
     per row of the state (``n_b`` samples), the four pre-activations with their table
     indices, the four table reads, the cell state with its index, its table read and the
@@ -157,7 +157,7 @@ def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, 
                 n_clip = 0
                 for b in range(n_b):
                     v, ov = cell_cast(wrap_signed(np.int64(ax[r, b]), sha) + wrap_signed(np.int64(ah[r, b]), sha),
-                                      p_sum, generic)
+                                      p_sum, form)
                     o_pre += ov
                     idx, cl = lut_index_pow2(v, eff, n_t)
                     g[k, b] = idx
@@ -169,7 +169,7 @@ def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, 
             o_gate += gather_row(t_r, g, 0) + gather_row(t_r, g, 1) + gather_row(t_r, g, 3)
             o_cand += gather_row(t_a, g, 2)
             for b in range(n_b):  # c = g * i + c * f, and the index of activation(c)
-                v, ov = cell_cast(((g[2, b] * g[0, b]) << s1) + ((c[o + b] * g[1, b]) << s2), p_c, generic)
+                v, ov = cell_cast(((g[2, b] * g[0, b]) << s1) + ((c[o + b] * g[1, b]) << s2), p_c, form)
                 o_c += ov
                 c[o + b] = v
                 idx, cl = lut_index_pow2(v, eff_c, n_a)
@@ -177,7 +177,7 @@ def lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, 
                 c_s += cl
             o_s += gather_row(t_a, g, 4)
             for b in range(n_b):  # h = o * activation(c)
-                v, ov = cell_cast(g[3, b] * g[4, b], p_h, generic)
+                v, ov = cell_cast(g[3, b] * g[4, b], p_h, form)
                 o_h += ov
                 hf[o + b] = v
         counts[LSTM.gate_preactivation] += o_pre

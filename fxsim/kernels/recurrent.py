@@ -17,16 +17,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from fxsim._jit_cache import njit
-from fxsim.fixed import MAX_WIDTH, FixedType, common_cast_rule, truncating_wrap_rule
+from fxsim.fixed import MAX_WIDTH, FixedType, Overflow, common_cast_rule, truncating_wrap_rule
 from fxsim.ir import RecurrentSpec
 from fxsim.kernels import dense as dk
 from fxsim.kernels import lut
 from fxsim.kernels.blocks import BLOCK, n_blocks
 from fxsim.kernels.dense_order import LATENCY_ORDER, dense_order
-from fxsim.kernels.dense_plan import accumulation_plan, sums_in_int32
+from fxsim.kernels.dense_plan import FLOOR, accumulation_plan, rounding_of, sums_in_int32
 from fxsim.kernels.gru import GRU_COUNTED, GRU_COUNTERS, GRU_TRACE, gru_block, gru_block_fused
 from fxsim.kernels.lstm import LSTM_COUNTED, LSTM_COUNTERS, LSTM_TRACE, lstm_block, lstm_block_fused
-from fxsim.kernels.recurrent_rows import ACTIVATIONS, CellArgs, accum_table
+from fxsim.kernels.recurrent_rows import (  # noqa: F401 (the forms are fused_cell's answers, named here too)
+    ACTIVATIONS,
+    FUSED_COMMON,
+    FUSED_TRUNCATING_WRAP,
+    FUSED_UNIFORM,
+    NOT_FUSED,
+    CellArgs,
+    accum_table,
+    runs_fused,
+    uniform_form,
+)
 from fxsim._threads import run_blocks
 
 # What hls4ml 1.3.0 does with the settings it cannot run, for the error messages.
@@ -161,11 +171,6 @@ def dense_orders(spec: RecurrentSpec) -> tuple[np.ndarray, np.ndarray]:
     return order_x, order_h
 
 
-#: :func:`fused_cell`'s answers: the row-by-row cell; fused, every cast a truncating WRAP; fused,
-#: casts of the common modes (``fxsim.fixed.common_cast_rule``: TRN, RND, RND_CONV with WRAP or SAT).
-NOT_FUSED, FUSED_TRUNCATING_WRAP, FUSED_COMMON = 0, 1, 2
-
-
 @dataclass
 class Prepared:
     """A recurrent layer's kernel arguments built once from its spec (:func:`prepare`)."""
@@ -249,9 +254,11 @@ def fused_cell(spec: RecurrentSpec) -> int:
     tables of ``2**k`` entries and every cast of the cell after the two dense products one
     the fused loops compute without a branch on the value. ``FUSED_TRUNCATING_WRAP`` where
     each is a truncating WRAP (:func:`~fxsim.fixed.truncating_wrap_rule`: ap_fixed's
-    default modes, the shortest loops), ``FUSED_COMMON`` where each is a TRN, RND or
-    RND_CONV with WRAP or SAT (:func:`~fxsim.fixed.common_cast_rule`), else ``NOT_FUSED``:
-    the row-by-row cells, which handle every mode.
+    default modes, the shortest loops); where each is a TRN, RND or RND_CONV with WRAP or SAT
+    (:func:`~fxsim.fixed.common_cast_rule`), the :func:`~fxsim.kernels.recurrent_rows.uniform_form`
+    of their modes when the casts that drop bits all round alike and all casts overflow alike
+    (a scan's ``ap_fixed<W,I,AP_RND,AP_SAT>`` everywhere), else ``FUSED_COMMON``, which reads
+    each cast's modes at run time; else ``NOT_FUSED``: the row-by-row cells, which handle every mode.
     """
     a, r = spec.accum_t, spec.result_t
     n = int(spec.table_size)
@@ -267,9 +274,13 @@ def fused_cell(spec: RecurrentSpec) -> int:
         casts = ((a, a.frac), (r, f), (r, 2 * a.frac))  # accum_t(a + b); c; h = o * s(c)
     if all(truncating_wrap_rule(src, t.spec)[0] for t, src in casts):
         return FUSED_TRUNCATING_WRAP
-    if all(common_cast_rule(src, t.spec) for t, src in casts):
-        return FUSED_COMMON
-    return NOT_FUSED
+    if not all(common_cast_rule(src, t.spec) for t, src in casts):
+        return NOT_FUSED
+    roundings = {rounding_of(t.rounding) for t, src in casts if src > t.frac}  # a cast dropping no bit rounds nothing
+    saturates = {t.overflow == Overflow.SAT for t, _ in casts}
+    if len(roundings) <= 1 and len(saturates) == 1:
+        return uniform_form(roundings.pop() if roundings else FLOOR, saturates.pop())
+    return FUSED_COMMON
 
 
 # --- running a layer ----------------------------------------------------------------------------
@@ -334,8 +345,8 @@ def forward_kernel(cell: str, plan_x: int, plan_h: int, fused: int = NOT_FUSED):
     if cell not in CELLS:
         raise ValueError(f"recurrent cell {cell!r} is not emulated (LSTM and GRU are)")
     lstm = cell == "lstm"
-    generic = fused == FUSED_COMMON
-    fused = fused != NOT_FUSED
+    form = int(fused)
+    fused = runs_fused(form)
 
     @njit(cache=True, nogil=True)
     def recurrent_blocks(b0, b1, x, state, x_frac, weight, w_frac, recurrent_weight, rw_frac, bias_acc,
@@ -350,13 +361,13 @@ def forward_kernel(cell: str, plan_x: int, plan_h: int, fused: int = NOT_FUSED):
                             weight_p, recurrent_weight_p)
             # lstm and fused are constants of the kernel: numba removes the other branches before compiling
             if lstm and fused:
-                lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, generic, out,
+                lstm_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, form, out,
                                  counts[blk])
             elif lstm:
                 lstm_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, out, internals,
                            counts[blk])
             elif fused:
-                gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, generic, out,
+                gru_block_fused(x, state, s0, n_b, args, return_sequences, plan_x, plan_h, form, out,
                                 counts[blk])
             else:
                 gru_block(x, state, s0, n_b, args, return_sequences, trace, plan_x, plan_h, out, internals,

@@ -21,7 +21,27 @@ from fxsim.kernels.blocks import STEPS_PER_LOAD, load_block, step_input
 from fxsim.kernels.counters import RECURRENT_DENSE_COUNTERS, counter_index
 from fxsim.kernels.dense import cast_with_flags, dense_accumulate_prepared, dense_scratch
 from fxsim.kernels.dense_loops import accumulate_mod32
+from fxsim.kernels.dense_plan import ROUND, ROUND_CONV
 from fxsim.kernels.lut import lut_index, lut_index_pow2
+
+#: How a recurrent layer's cell runs (:func:`fxsim.kernels.recurrent.fused_cell` decides it from the
+#: types; a constant of the kernel): the row-by-row cell; fused, every cast a truncating WRAP; fused,
+#: casts of the common modes (``fxsim.fixed.common_cast_rule``: TRN, RND, RND_CONV with WRAP or SAT)
+#: with their modes read at run time; and, from ``FUSED_UNIFORM`` on, fused with every cast of the
+#: cell in one rounding and one overflow mode, both constants of the kernel (:func:`uniform_form`).
+NOT_FUSED, FUSED_TRUNCATING_WRAP, FUSED_COMMON, FUSED_UNIFORM = 0, 1, 2, 3
+
+
+def uniform_form(rounding: int, sat: bool) -> int:
+    """The fused form whose casts all round with ``rounding`` (``fxsim.kernels.dense_plan.FLOOR``,
+    ``ROUND`` or ``ROUND_CONV``) and saturate (``sat``) or wrap."""
+    return FUSED_UNIFORM + 2 * int(rounding) + int(bool(sat))
+
+
+def runs_fused(form: int) -> bool:
+    """Whether ``form`` is one of the fused cells' forms."""
+    return form != NOT_FUSED
+
 
 #: Activation codes the kernels take (``nnet::activation::<name>``).
 SIGMOID = 0
@@ -123,17 +143,26 @@ def project_step_mod32(x, s0, t, xs, h, args, zx, zh, plan_x, plan_h, scratch):
 
 
 @njit(cache=True, inline="always")
-def cell_cast(v, p, generic):
+def cell_cast(v, p, form):
     """A fused cell's cast ``t(v * 2**-d)``; ``p``: :func:`~fxsim.fixed.cast_params` of it.
 
-    With ``generic`` (a constant of the kernel) any cast :func:`~fxsim.fixed.common_cast_rule`
-    admits (:func:`~fxsim.fixed.cast_common`: TRN, RND or RND_CONV, WRAP or SAT), else the
-    truncating WRAP ``wrap_signed(v >> d, sh)`` of the casts
-    :func:`~fxsim.fixed.truncating_wrap_rule` admits, which is all ap_fixed's default modes
-    need. Returns ``(code, overflowed)``.
+    ``form`` (a constant of the kernel) is the cell's fused form: ``FUSED_TRUNCATING_WRAP``
+    the truncating WRAP ``wrap_signed(v >> d, sh)`` of the casts
+    :func:`~fxsim.fixed.truncating_wrap_rule` admits (all that ap_fixed's default modes need);
+    ``FUSED_COMMON`` any cast :func:`~fxsim.fixed.common_cast_rule` admits
+    (:func:`~fxsim.fixed.cast_common`: TRN, RND or RND_CONV, WRAP or SAT, read from ``p``);
+    a :func:`uniform_form` the same casts with its rounding and overflow mode as constants,
+    so the compiler drops the other modes' arithmetic (the shift and the code range stay in
+    ``p``; a cast that drops no bit rounds nothing, whatever the mode). Returns ``(code, overflowed)``.
     """
-    if generic:
+    if form == FUSED_COMMON:
         return cast_common(v, p)
+    if form >= FUSED_UNIFORM:
+        rounding, sat = (form - FUSED_UNIFORM) // 2, (form - FUSED_UNIFORM) % 2 == 1
+        d = p[0]
+        # RND_CONV's tie fix only where bits are dropped (round_shift_branchless takes conv = 0 at d = 0)
+        return cast_common(v, (d, np.int64(rounding == ROUND), np.int64(rounding == ROUND_CONV) * np.int64(d > 0),
+                               sat, p[4], p[5], p[6]))
     q = v >> p[0]
     c = wrap_signed(q, p[4])
     return c, c != q

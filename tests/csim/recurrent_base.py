@@ -157,7 +157,7 @@ CASES: tuple[RecurrentCase, ...] = (
           doc="24-bit RND_INF+SAT_SYM type, 16-bit weights, 2048-entry 20-bit table"),
     _lstm("lstm_fused_rnd_sat", 10, (9, 4), 6, [3], 3.0, state="ap_fixed<12,3,AP_RND,AP_SAT>",
           table_size=512, table_t="ap_fixed<14,2>",
-          doc="RND+SAT state that saturates, 512-entry table: the fused cell with its common-mode casts"),
+          doc="RND+SAT state that saturates, 512-entry table: the fused cell, its modes constants of the kernel"),
     _gru("gru_default", 5, (10, 4), 8, [8, 1], 2.0, head_activation="relu",
          doc="GRU(8) on 10x4 -> Dense(8) relu -> Dense(1) with the default types, static state"),
     _gru("gru_every_type_different", 6, (9, 5), 7, [3], 3.0, input="ap_fixed<12,4,AP_RND_INF,AP_SAT_SYM>",
@@ -187,6 +187,10 @@ CASES: tuple[RecurrentCase, ...] = (
          accum="ap_fixed<11,3,AP_RND_CONV,AP_SAT>", result="ap_fixed<9,2,AP_RND,AP_SAT>",
          static=False, return_sequences=True, table_size=256, table_t="ap_fixed<12,2>", weight_scale=1.0,
          doc="RND_CONV+SAT accum, RND+SAT result, both saturating: the fused cell with its common-mode casts"),
+    _gru("gru_fused_uniform_rnd_conv_sat", 12, (8, 4), 6, [3], 4.0, input="ap_fixed<11,3,AP_RND_CONV,AP_SAT>",
+         accum="ap_fixed<11,3,AP_RND_CONV,AP_SAT>", result="ap_fixed<11,3,AP_RND_CONV,AP_SAT>",
+         table_size=1024, table_t="ap_fixed<12,2>", weight_scale=1.0,
+         doc="one RND_CONV+SAT type everywhere (a precision scan's point): the fused cell, its modes constants"),
 )
 
 IDS = [c.id for c in CASES]

@@ -18,6 +18,8 @@ import pytest
 from fxsim.fixed import FixedType
 from fxsim.ir import RecurrentSpec
 from fxsim.kernels import recurrent
+from fxsim.kernels.dense_plan import FLOOR, ROUND, ROUND_CONV
+from fxsim.kernels.recurrent_rows import uniform_form
 
 pytestmark = pytest.mark.core
 
@@ -76,8 +78,10 @@ def test_fused_cell_matches_the_row_cell(cell, accum, result, weight, return_seq
         assert sum(v[0] for q, v in fused.overflows.items() if "table" not in q) > 0
 
 
-# The common modes (RND, RND_CONV, SAT) run the fused cell's generic casts; the dense products of a
-# SAT accum_t sum the groups that cannot overflow in int32 and saturate the others
+# The common modes (RND, RND_CONV, SAT) run the fused cell's casts of cast_common, with the modes as
+# constants of the kernel where every cast of the cell shares them (uniform_form), else read at run
+# time (FUSED_COMMON); the dense products of a SAT accum_t sum the groups that cannot overflow in
+# int32 and saturate the others
 COMMON_CASES = [
     ("gru", "ap_fixed<16,6,AP_RND,AP_SAT>", "ap_fixed<16,6,AP_RND,AP_SAT>", "ap_fixed<8,3>"),
     ("gru", "ap_fixed<10,3,AP_RND_CONV,AP_SAT>", "ap_fixed<8,2,AP_RND_CONV,AP_SAT>", "ap_fixed<8,3>"),
@@ -95,11 +99,29 @@ COMMON_CASES = [
 @pytest.mark.parametrize("cell, accum, result, weight", COMMON_CASES)
 def test_fused_common_modes_match_the_row_cell(cell, accum, result, weight, return_sequences):
     spec = _spec(cell, accum, result, weight, return_sequences=return_sequences)
-    fused, rows = _both(spec, form=recurrent.FUSED_COMMON)
+    fused, rows = _both(spec, form=_expected_form(accum, result))
     np.testing.assert_array_equal(fused.out, rows.out)
     assert fused.overflows == rows.overflows
     if "<16,6" not in accum:
         assert sum(v[0] for q, v in fused.overflows.items() if "table" not in q) > 0
+
+
+def _expected_form(accum: str, result: str) -> int:
+    """The fused form of a COMMON_CASES case, spelled out per case (not through fused_cell's own rule)."""
+    uniform = {
+        ("<16,6,AP_RND,AP_SAT>", "<16,6,AP_RND,AP_SAT>"): uniform_form(ROUND, True),
+        ("<10,3,AP_RND_CONV,AP_SAT>", "<8,2,AP_RND_CONV,AP_SAT>"): uniform_form(ROUND_CONV, True),
+        ("<28,10,AP_RND,AP_SAT>", "<24,8,AP_RND,AP_SAT>"): uniform_form(ROUND, True),
+        ("<9,3,AP_RND_CONV,AP_SAT>", "<9,3,AP_RND_CONV,AP_SAT>"): uniform_form(ROUND_CONV, True),
+        ("<10,3,AP_TRN,AP_SAT>", "<10,3,AP_TRN,AP_SAT>"): uniform_form(FLOOR, True),
+        ("<28,10,AP_RND_CONV,AP_WRAP>", "<28,10,AP_RND_CONV,AP_WRAP>"): uniform_form(ROUND_CONV, False),
+    }
+    return uniform.get((accum.removeprefix("ap_fixed"), result.removeprefix("ap_fixed")), recurrent.FUSED_COMMON)
+
+
+def test_common_cases_run_both_kinds_of_common_casts():
+    forms = {_expected_form(a, r) for _, a, r, _ in COMMON_CASES}
+    assert recurrent.FUSED_COMMON in forms and len(forms) >= 4, forms
 
 
 def test_fused_cell_from_initial_states():
@@ -116,9 +138,17 @@ def test_fused_cell_forms(cell):
     base = _spec(cell, "ap_fixed<16,6>", "ap_fixed<16,6>")
     assert recurrent.fused_cell(base) == recurrent.FUSED_TRUNCATING_WRAP
     for change in (dict(accum_t=FixedType.parse("ap_fixed<16,6,AP_TRN,AP_SAT>")),
-                   dict(result_t=FixedType.parse("ap_fixed<16,6,AP_RND_CONV,AP_WRAP>")),
                    dict(result_t=FixedType.parse("ap_fixed<16,6,AP_RND,AP_SAT>"))):
         assert recurrent.fused_cell(dataclasses.replace(base, **change)) == recurrent.FUSED_COMMON, change
+    # one rounding (of the casts that drop bits) and one overflow mode everywhere: constants of the kernel
+    sat = FixedType.parse("ap_fixed<16,6,AP_TRN,AP_SAT>")
+    assert recurrent.fused_cell(dataclasses.replace(base, accum_t=sat, result_t=sat)) == uniform_form(FLOOR, True)
+    rnd_conv = FixedType.parse("ap_fixed<16,6,AP_RND_CONV,AP_WRAP>")
+    # the LSTM's accum_t casts drop no bit, so its rounding does not matter; the GRU's reset product does
+    assert recurrent.fused_cell(dataclasses.replace(base, result_t=rnd_conv)) == (
+        recurrent.FUSED_COMMON if cell == "gru" else uniform_form(ROUND_CONV, False))
+    assert recurrent.fused_cell(dataclasses.replace(base, accum_t=rnd_conv, result_t=rnd_conv)) == uniform_form(
+        ROUND_CONV, False)
     for change in (dict(accum_t=FixedType.parse("ap_ufixed<16,6>")),
                    dict(result_t=FixedType.parse("ap_fixed<16,6,AP_RND_ZERO,AP_SAT>")),
                    dict(result_t=FixedType.parse("ap_fixed<16,6,AP_TRN,AP_SAT_SYM>")),
@@ -129,3 +159,6 @@ def test_fused_cell_forms(cell):
     # casts nothing to accum_t that drops bits (pre-activations are sums, table entries cast once)
     rnd = dataclasses.replace(base, accum_t=FixedType.parse("ap_fixed<16,6,AP_RND,AP_WRAP>"))
     assert recurrent.fused_cell(rnd) == (recurrent.FUSED_COMMON if cell == "gru" else recurrent.FUSED_TRUNCATING_WRAP)
+    # RND in the reset product alone, every cast wrapping: the GRU's uniform RND WRAP
+    rnd_both = dataclasses.replace(rnd, result_t=FixedType.parse("ap_fixed<16,6,AP_RND,AP_WRAP>"))
+    assert recurrent.fused_cell(rnd_both) == uniform_form(ROUND, False)
