@@ -41,9 +41,10 @@ fxsim's codes are compared with the C simulation's on every sample the C simulat
 
 Roofline (int32 SIMD): ``threads x clock x lanes / MACs per sample`` samples/second, where
 MACs per sample are counted from fxsim's IR (Dense ``n_in x n_out``; LSTM/GRU ``T x (n_in +
-n_state) x gates x n_state``), ``lanes`` the int32 lanes of the widest vector the CPU has (16 with
-AVX-512, 8 with AVX2, from LLVM's view of the host CPU, which is what numba compiles for;
-``--lanes`` to override), one
+n_state) x gates x n_state``), ``lanes`` the int32 lanes of the vectors numba's code uses on
+this host (a loop over int32 compiled here and its machine code read: 16 in ``zmm`` registers,
+8 in ``ymm``, 4 in ``xmm``; LLVM keeps 256-bit vectors on Intel cores whose 512-bit units lower
+the clock, even with AVX-512, and uses 512 bits on AMD Zen 4; ``--lanes`` to override), one
 vector multiply-accumulate per cycle per core, ``threads`` = numba's threads (the kernels
 run blocks of samples in parallel) and ``clock`` the nominal clock read from
 ``/proc/cpuinfo`` (``--clock-ghz`` to override). It is an upper bound: it ignores the
@@ -179,25 +180,30 @@ def clock_ghz() -> float | None:
 
 
 def int32_lanes() -> int:
-    """int32 lanes per vector of the widest SIMD the kernels are compiled for: 16 (AVX-512), 8 (AVX2), 4.
+    """int32 lanes per vector of the code numba compiles on this host: 16 (``zmm``), 8 (``ymm``) or 4.
 
-    Read from LLVM's view of the host (what numba compiles for, ``NUMBA_CPU_FEATURES`` where
-    set): a virtual machine's ``/proc/cpuinfo`` can hide flags the CPU has and numba uses
-    (seen here: no ``avx2`` listed while the kernels ran AVX-512), which would overstate
-    the roofline fraction fourfold. ``/proc/cpuinfo`` only where llvmlite cannot tell.
+    Read off the machine code of a loop over int32 arrays compiled here (no cache), as the
+    kernels are: the CPU's flags are not enough. A virtual machine's ``/proc/cpuinfo`` can
+    hide flags LLVM uses (seen: no ``avx2`` listed on a Zen 4 whose kernels ran ``zmm`` code),
+    and on Intel cores with AVX-512 (seen: ``rocketlake``) LLVM prefers 256-bit vectors.
+    Either would misstate the roofline fraction by 2 to 4 times.
     """
+    import re
+
     import numba
 
-    features = numba.config.CPU_FEATURES
-    try:
-        if features is None:
-            import llvmlite.binding as llvm
+    @numba.njit(cache=False)
+    def muladd(acc, x, w):
+        for i in range(acc.size):
+            acc[i] += np.int32(x[i] * w[i])
 
-            features = llvm.get_host_cpu_features().flatten()
-        flags = {f[1:] for f in features.split(",") if f.startswith("+")}
-    except (RuntimeError, ImportError):
-        flags = set(next((line.split(":", 1)[1].split() for line in _cpuinfo() if line.startswith("flags")), []))
-    return 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    a = np.zeros(1024, dtype=np.int32)
+    muladd(a, a, a)
+    asm = "\n".join(muladd.inspect_asm().values())
+    for reg, lanes in (("zmm", 16), ("ymm", 8), ("xmm", 4)):
+        if re.search(rf"\bvp(mull|add)d\b[^\n]*%{reg}", asm):
+            return lanes
+    return 1
 
 
 def numba_threads() -> int:
@@ -513,7 +519,7 @@ def main(argv=None) -> int:
     ap.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
     ap.add_argument("--no-scan", action="store_true")
     ap.add_argument("--lanes", type=int, default=None,
-                    help="int32 lanes per SIMD vector for the roofline (default: 16 with AVX-512, else 8 with AVX2)")
+                    help="int32 lanes per SIMD vector for the roofline (default: those numba's code uses here)")
     ap.add_argument("--clock-ghz", type=float, default=None, help="clock for the roofline (default: /proc/cpuinfo)")
     ap.add_argument("--quick", action="store_true",
                     help="2,000 samples, 200 in the C simulation, 6 configurations, 1 in the C simulation")
