@@ -43,9 +43,15 @@ def test_chunk_bounds_cover_every_sample_once(threads, n):
 def test_map_chunks_in_order_on_several_threads(threads):
     bounds = _threads.chunk_bounds(20_000, 1 << 16)
     seen = []
+    # the second and third chunks wait for each other: two threads must run chunks at once (a
+    # chunk this cheap would otherwise let the calling thread finish them all before the pool
+    # thread starts, which is allowed); a scheduler that ran them in one thread fails here
+    both = threading.Barrier(2, timeout=30)
 
     def fn(a, b):
         seen.append((threading.get_ident(), numba.get_num_threads()))
+        if (a, b) in bounds[1:3]:
+            both.wait()
         return np.arange(a, b)
 
     out = _threads.map_chunks(fn, bounds)
@@ -53,7 +59,7 @@ def test_map_chunks_in_order_on_several_threads(threads):
     assert numba.get_num_threads() == threads  # the caller's count is back
     # the first chunk with the caller's count; every other chunk on one numba thread
     assert seen[0][1] == threads and all(k == 1 for _, k in seen[1:])
-    assert len({ident for ident, _ in seen}) > 1  # the pool ran chunks too
+    assert len({ident for ident, _ in seen[1:3]}) == 2  # the pool ran chunks too
 
 
 @pytest.mark.parametrize("failing", [0, 1, -1])
