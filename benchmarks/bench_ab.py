@@ -96,25 +96,18 @@ def worker(tree: str, models: list[str], samples: int, precision: str) -> None:
 
 
 class _Scan:
-    """``predict(x)`` of the scan pseudo-model: every point converted and predicted (bench_emulator's scan)."""
+    """``predict(x)`` of the scan pseudo-model: bench_emulator's scan, every point converted and predicted."""
 
     def __init__(self, keras_model, x):
         from bench_emulator import scan_configs
 
-        from fxsim.pipeline import snapshot
-
         self.model, self.x, self.configs = keras_model, x, scan_configs(SCAN_POINTS)
-        self.snap = snapshot(keras_model)
 
     def predict(self, _x) -> np.ndarray:
-        from bench_emulator import forget_conversions
-
-        from fxsim.pipeline import convert_checked
+        from bench_emulator import forget_conversions, scan_points
 
         forget_conversions()
-        outs = [convert_checked(self.model, c["default"], rules=False, snapshot=self.snap).require().fx.predict(self.x)
-                for c in self.configs]
-        return np.concatenate(outs)
+        return np.concatenate([y for _, y in scan_points(self.model, self.configs, self.x)])
 
 
 def _scan(keras_model, samples: int, shape) -> tuple:

@@ -333,6 +333,24 @@ def scan_configs(n: int) -> list[dict]:
     return [out[i] for i in sorted(picked)]
 
 
+def scan_points(model, configs: list[dict], x: np.ndarray) -> list[tuple]:
+    """``[(fx model, predict(x))]`` for each configuration: what a scan point costs in
+    ``fxsim.analysis.study.Study`` (``fxsim scan``).
+
+    The checked pipeline without the doctor's rules (hls4ml's ``config_from_keras_model`` and
+    ``convert_from_keras_model``, ``from_hls4ml``), then predict; like the study, it reads the
+    model's architecture and weights once (a snapshot) for all the points.
+    """
+    from fxsim.pipeline import convert_checked, snapshot
+
+    snap = snapshot(model)
+    out = []
+    for c in configs:
+        fx = convert_checked(model, c["default"], rules=False, snapshot=snap).require().fx
+        out.append((fx, fx.predict(x)))
+    return out
+
+
 def forget_conversions() -> None:
     """Empty what fxsim remembers between conversions of a model (hls4ml's generated config per
     architecture, weight codes per type), so each timed scan converts its configurations as the
@@ -346,7 +364,6 @@ def forget_conversions() -> None:
 
 def bench_scan(args, work: Path) -> dict:
     from fxsim import csim
-    from fxsim.pipeline import convert_checked, snapshot
 
     n, repeats = args.samples, args.repeats
     model = load_model("toptag_gru_float")
@@ -355,16 +372,7 @@ def bench_scan(args, work: Path) -> dict:
     n_csim_configs = len(configs) if args.csim_configs is None else min(args.csim_configs, len(configs))
 
     def fx_scan() -> list:
-        # what a scan point costs in fxsim.analysis.study.Study (``fxsim scan``): the checked pipeline
-        # without the doctor's rules (hls4ml's config_from_keras_model and convert_from_keras_model,
-        # from_hls4ml), then predict; the study reads the model's architecture and weights once
-        models = []
-        snap = snapshot(model)
-        for c in configs:
-            fx = convert_checked(model, c["default"], rules=False, snapshot=snap).require().fx
-            fx.predict(x)
-            models.append(fx)
-        return models
+        return [fx for fx, _ in scan_points(model, configs, x)]
 
     fx_models = fx_scan()  # warm: numba kernels of every mode loaded
     fx_totals = []
