@@ -34,8 +34,14 @@ NOT_FUSED, FUSED_TRUNCATING_WRAP, FUSED_COMMON, FUSED_UNIFORM = 0, 1, 2, 3
 
 def uniform_form(rounding: int, sat: bool) -> int:
     """The fused form whose casts all round with ``rounding`` (``fxsim.kernels.dense_plan.FLOOR``,
-    ``ROUND`` or ``ROUND_CONV``) and saturate (``sat``) or wrap."""
+    ``ROUND`` or ``ROUND_CONV``) and saturate (``sat``) or wrap; :func:`uniform_modes` reads it back."""
     return FUSED_UNIFORM + 2 * int(rounding) + int(bool(sat))
+
+
+@njit(cache=True, inline="always")
+def uniform_modes(form):
+    """``(rounding, sat)`` of a :func:`uniform_form` (in the kernels, where ``form`` is a constant)."""
+    return (form - FUSED_UNIFORM) // 2, (form - FUSED_UNIFORM) % 2 == 1
 
 
 def runs_fused(form: int) -> bool:
@@ -158,7 +164,7 @@ def cell_cast(v, p, form):
     if form == FUSED_COMMON:
         return cast_common(v, p)
     if form >= FUSED_UNIFORM:
-        rounding, sat = (form - FUSED_UNIFORM) // 2, (form - FUSED_UNIFORM) % 2 == 1
+        rounding, sat = uniform_modes(form)
         d = p[0]
         # RND_CONV's tie fix only where bits are dropped (round_shift_branchless takes conv = 0 at d = 0)
         return cast_common(v, (d, np.int64(rounding == ROUND), np.int64(rounding == ROUND_CONV) * np.int64(d > 0),

@@ -19,7 +19,7 @@ from fxsim.fixed import FixedType
 from fxsim.ir import RecurrentSpec
 from fxsim.kernels import recurrent
 from fxsim.kernels.dense_plan import FLOOR, ROUND, ROUND_CONV
-from fxsim.kernels.recurrent_rows import uniform_form
+from fxsim.kernels.recurrent_rows import uniform_form, uniform_modes
 
 pytestmark = pytest.mark.core
 
@@ -117,6 +117,14 @@ def _expected_form(accum: str, result: str) -> int:
         ("<28,10,AP_RND_CONV,AP_WRAP>", "<28,10,AP_RND_CONV,AP_WRAP>"): uniform_form(ROUND_CONV, False),
     }
     return uniform.get((accum.removeprefix("ap_fixed"), result.removeprefix("ap_fixed")), recurrent.FUSED_COMMON)
+
+
+def test_uniform_modes_read_back_the_form():
+    forms = {uniform_form(r, sat) for r in (FLOOR, ROUND, ROUND_CONV) for sat in (False, True)}
+    assert len(forms) == 6 and min(forms) == recurrent.FUSED_UNIFORM
+    for r in (FLOOR, ROUND, ROUND_CONV):
+        for sat in (False, True):
+            assert uniform_modes.py_func(uniform_form(r, sat)) == (r, sat)
 
 
 def test_common_cases_run_both_kinds_of_common_casts():
