@@ -478,7 +478,8 @@ def tables(rows: list[dict], scan: dict | None, hw: dict) -> str:
                              f"{l['seconds']['median'] / total:.0%} |")
 
         lines += ["", f"int32 SIMD roofline: threads x clock x lanes / MACs per sample = {hw['threads']} x "
-                  f"{hw['ghz']:.2f} GHz x {hw['lanes']} lanes / MACs ({hw['clock_source']}):", "",
+                  f"{hw['ghz']:.2f} GHz x {hw['lanes']} lanes / MACs (clock: {hw['clock_source']}; lanes: "
+                  f"{hw.get('lanes_source', '--lanes')}):", "",
                   "| model | MACs per sample | roofline samples/s | fxsim samples/s (median) | fraction of roofline |",
                   "|---|---:|---:|---:|---:|"]
         for r in rows:
@@ -547,7 +548,8 @@ def main(argv=None) -> int:
     ghz = args.clock_ghz or clock_ghz()
     hw = {"cores": len(os.sched_getaffinity(0)), "threads": numba_threads(), "lanes": args.lanes or int32_lanes(),
           "ghz": ghz or float("nan"),
-          "clock_source": "--clock-ghz" if args.clock_ghz else ("/proc/cpuinfo" if ghz else "clock unknown")}
+          "clock_source": "--clock-ghz" if args.clock_ghz else ("/proc/cpuinfo" if ghz else "clock unknown"),
+          "lanes_source": "--lanes" if args.lanes else "the compiled code's vector registers"}
     work = Path(tempfile.mkdtemp(prefix="fxsim-bench-"))
     try:
         rows = []
