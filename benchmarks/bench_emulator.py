@@ -479,7 +479,7 @@ def tables(rows: list[dict], scan: dict | None, hw: dict) -> str:
 
         lines += ["", f"int32 SIMD roofline: threads x clock x lanes / MACs per sample = {hw['threads']} x "
                   f"{hw['ghz']:.2f} GHz x {hw['lanes']} lanes / MACs (clock: {hw['clock_source']}; lanes: "
-                  f"{hw.get('lanes_source', '--lanes')}):", "",
+                  f"{hw['lanes_source']}):", "",
                   "| model | MACs per sample | roofline samples/s | fxsim samples/s (median) | fraction of roofline |",
                   "|---|---:|---:|---:|---:|"]
         for r in rows:
