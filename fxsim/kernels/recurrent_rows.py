@@ -165,9 +165,9 @@ def cell_cast(v, p, form):
         return cast_common(v, p)
     if form >= FUSED_UNIFORM:
         rounding, sat = uniform_modes(form)
-        d = p[0]
-        # RND_CONV's tie fix only where bits are dropped (round_shift_branchless takes conv = 0 at d = 0)
-        return cast_common(v, (d, np.int64(rounding == ROUND), np.int64(rounding == ROUND_CONV) * np.int64(d > 0),
+        # cast_params' own RND_CONV flag (0 where no bit is dropped, as round_shift_branchless needs),
+        # zero unless the form rounds RND_CONV, so the other forms drop the tie fix at compile time
+        return cast_common(v, (p[0], np.int64(rounding == ROUND), np.int64(rounding == ROUND_CONV) * p[2],
                                sat, p[4], p[5], p[6]))
     q = v >> p[0]
     c = wrap_signed(q, p[4])
